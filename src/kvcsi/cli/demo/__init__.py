@@ -1,0 +1,1 @@
+"""The seed walkthrough as data: the steps ``kvcsi demo`` runs, command for command."""

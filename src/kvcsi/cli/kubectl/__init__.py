@@ -1,0 +1,1 @@
+"""``kvcsi kubectl``: the kubectl commands of the walkthrough, against the local cluster."""

@@ -1,0 +1,1 @@
+"""The local Key Vault data plane (secrets), routed by vault host name (``routes``)."""

@@ -1,0 +1,207 @@
+"""Finding a provider's socket, keeping one gRPC channel per socket, and the Mount call.
+
+Upstream counterpart: ``pkg/secrets-store/provider_client.go`` (``PluginClientBuilder``,
+``MountContent``, ``Version``). Same discovery (``<dir>/<provider>.sock``, the
+``--additional-provider-volume-paths`` dirs first, then ``--provider-volume``; first existing
+path wins; name must match ``^[a-zA-Z0-9_-]{0,30}$``), same dial behaviour (insecure,
+``:authority`` ``localhost``, max receive size, waitForReady with a retry on UNAVAILABLE) and
+the same response checks. One difference, on purpose: discovery runs on every call and the
+channel is rebuilt when the socket file is replaced (another path, or a new inode after a
+provider restart); upstream caches the first connection for the life of the process
+(AWS provider issue #461).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import grpc
+
+from kvcsi._proto import provider_pb2, provider_pb2_grpc
+from kvcsi.driver.errors import ProviderCallFailed, ProviderNotFound, go_status_text
+
+API_VERSION = "v1alpha1"
+DEFAULT_MAX_CALL_RECV_MSG_SIZE = 4 * 1024 * 1024
+SECRET_SYNC_WARN_BYTES = 1024 * 1024
+PLUGIN_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{0,30}$")
+# Used only when the caller (kubelet) set no deadline, so a dead socket cannot hang forever.
+FALLBACK_CALL_TIMEOUT_SECONDS = 120.0
+NO_DEADLINE_THRESHOLD_SECONDS = 365 * 24 * 3600.0
+
+SERVICE_CONFIG = json.dumps(
+    {
+        "methodConfig": [
+            {
+                "name": [{"service": "v1alpha1.CSIDriverProvider"}],
+                "waitForReady": True,
+                "retryPolicy": {
+                    "maxAttempts": 3,
+                    "initialBackoff": "1s",
+                    "maxBackoff": "10s",
+                    "backoffMultiplier": 1.1,
+                    "retryableStatusCodes": ["UNAVAILABLE"],
+                },
+            }
+        ]
+    }
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class MountResult:
+    """A checked Mount response: object versions by id (last wins) and the files to write."""
+
+    object_versions: dict[str, str]
+    files: list[provider_pb2.File] = field(default_factory=list)
+
+
+@dataclass
+class _Connection:
+    identity: tuple[int, int]
+    channel: grpc.Channel
+    stub: provider_pb2_grpc.CSIDriverProviderStub
+
+
+class ProviderClients:
+    """Provider name -> socket path -> cached channel; thread safe."""
+
+    def __init__(
+        self,
+        socket_dirs: Sequence[str],
+        max_call_recv_msg_size: int = DEFAULT_MAX_CALL_RECV_MSG_SIZE,
+    ) -> None:
+        self.socket_dirs = [d for d in socket_dirs if d]
+        self.max_call_recv_msg_size = max_call_recv_msg_size
+        self._connections: dict[str, _Connection] = {}
+        self._lock = threading.Lock()
+
+    def socket_path(self, provider: str) -> str:
+        """The first ``<dir>/<provider>.sock`` that exists; raises ProviderNotFound."""
+        if not PLUGIN_NAME_RE.match(provider):
+            raise ProviderNotFound(f'invalid provider: provider "{provider}"')
+        tried = [os.path.join(d, f"{provider}.sock") for d in self.socket_dirs]
+        for candidate in tried:
+            if os.path.exists(candidate):
+                return candidate
+        raise ProviderNotFound(
+            f'provider not found: provider "{provider}" (looked for {", ".join(tried)})'
+        )
+
+    def stub(self, provider: str) -> provider_pb2_grpc.CSIDriverProviderStub:
+        """A stub on the provider's current socket, re-dialled if the socket file changed."""
+        path = self.socket_path(provider)
+        try:
+            info = os.stat(path)
+        except FileNotFoundError as error:  # removed between discovery and now
+            raise ProviderNotFound(f'provider not found: provider "{provider}"') from error
+        identity = (info.st_dev, info.st_ino)
+        with self._lock:
+            connection = self._connections.get(path)
+            if connection is not None and connection.identity == identity:
+                return connection.stub
+            if connection is not None:
+                log.info("provider socket %s was replaced; reconnecting", path)
+                connection.channel.close()
+            channel = grpc.insecure_channel(
+                f"unix:{os.path.abspath(path)}",
+                options=[
+                    ("grpc.default_authority", "localhost"),
+                    ("grpc.max_receive_message_length", self.max_call_recv_msg_size),
+                    ("grpc.enable_retries", 1),
+                    ("grpc.service_config", SERVICE_CONFIG),
+                ],
+            )
+            connection = _Connection(
+                identity, channel, provider_pb2_grpc.CSIDriverProviderStub(channel)
+            )
+            self._connections[path] = connection
+            return connection.stub
+
+    def mount(
+        self,
+        provider: str,
+        *,
+        attributes: str,
+        secrets: str,
+        target_path: str,
+        permission: str,
+        timeout: float | None,
+    ) -> MountResult:
+        """Call Mount and check the response (upstream ``MountContent``, without the write)."""
+        stub = self.stub(provider)
+        request = provider_pb2.MountRequest(
+            attributes=attributes,
+            secrets=secrets,
+            target_path=target_path,
+            permission=permission,
+        )
+        try:
+            response = stub.Mount(request, timeout=_timeout(timeout))
+        except grpc.RpcError as error:
+            raise _call_failed(error) from None
+        return check_mount_response(response)
+
+    def version(self, provider: str, timeout: float = 5.0) -> str:
+        """The provider's ``runtime_version`` (health check)."""
+        stub = self.stub(provider)
+        try:
+            response = stub.Version(
+                provider_pb2.VersionRequest(version=API_VERSION), timeout=timeout
+            )
+        except grpc.RpcError as error:
+            raise _call_failed(error) from None
+        return response.runtime_version
+
+    def close(self) -> None:
+        with self._lock:
+            for connection in self._connections.values():
+                connection.channel.close()
+            self._connections.clear()
+
+
+def _timeout(timeout: float | None) -> float:
+    # grpc reports "no deadline" as a remaining time of ~9e18 seconds
+    if timeout is None or timeout > NO_DEADLINE_THRESHOLD_SECONDS:
+        return FALLBACK_CALL_TIMEOUT_SECONDS
+    return max(timeout, 0.0)
+
+
+def _call_failed(error: grpc.RpcError) -> ProviderCallFailed:
+    code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
+    details = error.details() if hasattr(error, "details") else str(error)
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED and _is_max_recv_msg_size(details or ""):
+        log.error(
+            "Set --max-call-recv-msg-size to configure larger maximum size in bytes of "
+            "gRPC response"
+        )
+    return ProviderCallFailed(go_status_text(code, details))
+
+
+def _is_max_recv_msg_size(details: str) -> bool:
+    if "received message larger than max length allowed on current machine" in details:
+        return False
+    return "received message larger than max" in details
+
+
+def check_mount_response(response: provider_pb2.MountResponse) -> MountResult:
+    """Upstream's checks, in order: provider error code, object versions, size warning."""
+    if response.HasField("error") and response.error.code:
+        raise ProviderCallFailed(
+            f"mount request failed with provider error code {response.error.code}",
+            error_type=response.error.code,
+        )
+    if not response.object_version:
+        raise ProviderCallFailed("missing object versions")
+    versions = {item.id: item.version for item in response.object_version}
+    size = response.ByteSize()
+    if size > SECRET_SYNC_WARN_BYTES:
+        log.info("proto above 1MiB, secret sync may fail (size %d)", size)
+    return MountResult(object_versions=versions, files=list(response.files))
