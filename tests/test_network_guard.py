@@ -13,10 +13,15 @@ from kvcsi.netrules import LoopbackViolation
 
 
 @pytest.mark.parametrize("address", [("169.254.169.254", 80), ("20.190.160.1", 443)])
-def test_non_loopback_connect_is_refused_in_process(address: tuple[str, int]) -> None:
+def test_non_loopback_connect_is_refused_in_process(
+    address: tuple[str, int], tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Record this deliberate attempt apart from the suite-wide violations file.
+    monkeypatch.setenv("KVCSI_LOOPBACK_VIOLATIONS", str(tmp_path / "expected.log"))
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         with pytest.raises(LoopbackViolation, match="refused a connection to"):
             sock.connect(address)
+    assert f"refused connect to {address!r}" in (tmp_path / "expected.log").read_text()
 
 
 def test_child_processes_inherit_the_guard(tmp_path) -> None:

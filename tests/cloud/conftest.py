@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-
 from support.local_cloud import local_cloud, shared_local_cloud  # noqa: F401
 
 RBAC_MODULE = "kvcsi.cloud.arm.rbac"

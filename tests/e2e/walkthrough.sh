@@ -17,6 +17,6 @@ sed "s/<azure-tenant-id>/$TENANT/" "$POD_YAML" > "$KVCSI_HOME/pod.yaml"
 kvcsi kubectl apply -f "$KVCSI_HOME/pod.yaml"
 kvcsi kubectl wait --for=condition=Ready pod/mypod --timeout=60s
 echo "MOUNTED=$(kvcsi kubectl exec mypod -- cat /mnt/secrets/MySecret)"
-kvcsi kubectl exec mypod -- stat -c '%a %s' /mnt/secrets/MySecret
+kvcsi kubectl exec mypod -- stat -L -c '%a %s' /mnt/secrets/MySecret
 kvcsi kubectl exec mypod -- stat -f -c '%T' /mnt/secrets
 kvcsi down

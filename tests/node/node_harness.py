@@ -17,7 +17,7 @@ from typing import Any
 import grpc
 
 from kvcsi._proto import csi_pb2, csi_pb2_grpc
-from kvcsi.cluster import connect
+from kvcsi.cluster import NotFound, connect
 from kvcsi.node.layout import HomeLayout, NodeLayout
 from kvcsi.node.runtime import NodeRuntime
 from kvcsi.node.settings import KubeletSettings
@@ -113,6 +113,14 @@ def wait_for(condition: Callable[[], Any], timeout: float = 10.0, interval: floa
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+def get_or_none(store: Any, api_version: str, kind: str, namespace: str | None,
+                name: str) -> dict[str, Any] | None:
+    try:
+        return store.get(api_version, kind, namespace, name)
+    except NotFound:
+        return None
 
 
 def fast_settings(**overrides: Any) -> KubeletSettings:

@@ -115,8 +115,8 @@ def test_restart_policy_always_restarts_with_backoff(env: NodeEnv) -> None:
                       "spec": {"containers": [{"name": "main", "image": "busybox",
                                                "command": ["sh", "-c", "exit 1"]}]}})
     env.start()
-    status = wait_for(lambda: (s := env.pod("crash")["status"])["containerStatuses"][0]
-                      ["restartCount"] >= 2 and s)
+    status = wait_for(lambda: (s := env.pod("crash")["status"]).get("containerStatuses")
+                      and s["containerStatuses"][0]["restartCount"] >= 2 and s)
     assert status["phase"] == "Running"
     last = status["containerStatuses"][0]["lastState"]["terminated"]
     assert last["exitCode"] == 1
@@ -159,3 +159,19 @@ def test_layout_paths() -> None:
     assert str(node.driver_socket) == "/h/clusters/c/nodes/n/plugins/csi-secrets-store/csi.sock"
     assert str(node.pod("u").container_log("app")) == "/h/clusters/c/nodes/n/pods/u/app.log"
     assert str(layout.plugin_log("c", "n", "driver")) == "/h/logs/c-n-driver.log"
+
+
+def test_without_mount_namespace_volume_paths_are_in_env(
+        env: NodeEnv, mount_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kvcsi.node import containers
+
+    monkeypatch.setattr(containers, "use_mount_namespaces", lambda: False)
+    env.store.apply(CSI_DRIVER_OBJECT)
+    env.start_driver(FakeDriver(files={"foo": b"via-env"}))
+    command = ["sh", "-c", "cat $KVCSI_VOLUME_SECRETS_STORE01_INLINE/foo; exec sleep 1000"]
+    env.store.create(csi_pod(command=command, mount_path=str(mount_dir)))
+    env.start()
+    _running(env)
+    logs = wait_for(lambda: read_logs(env.home, CLUSTER, "default", "mypod"))
+    assert logs == b"via-env"
+    assert not mount_dir.exists()

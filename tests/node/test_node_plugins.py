@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 import time
 from pathlib import Path
 
-from node_harness import CLUSTER, NODE, NodeEnv, wait_for, write_cluster
+from node_harness import CLUSTER, NODE, NodeEnv, get_or_none, wait_for, write_cluster
 
 from kvcsi.cluster.bundled import DRIVER_MANIFEST, PROVIDER_MANIFEST
 from kvcsi.cluster.manifests import apply_sources
@@ -48,9 +50,10 @@ def test_desired_plugin_commands(tmp_path: Path) -> None:
 
     driver = desired[(NODE, "driver")]
     assert Path(driver.argv[0]).name == "secrets-store-csi-driver"
-    endpoint = driver.argv[1].removeprefix("--endpoint=unix://")
-    assert Path(endpoint).resolve() == node_dir.driver_socket.resolve() or (
-        Path(endpoint).parent.resolve() == node_dir.driver_socket.parent.resolve())
+    endpoint = Path(driver.argv[1].removeprefix("--endpoint=unix://"))
+    assert endpoint.name == "csi.sock" and len(str(endpoint)) <= 100
+    # pytest's tmp_path is too deep for sun_path: the endpoint is a short alias of the dir
+    assert os.readlink(endpoint.parent) == str(node_dir.driver_socket.parent)
     assert driver.argv[2] == f"--nodeid={NODE}"
     assert driver.argv[5:] == ("--metrics-addr=", "--enable-secret-rotation=true",
                                "--rotation-poll-interval=30s", "--v=5")
@@ -110,7 +113,8 @@ def test_nodes_registered_and_pods_spread() -> None:
                               "metadata": {"name": name, "namespace": "default"},
                               "spec": {"containers": [{"name": "c", "image": "busybox"}]}})
         env.start()
-        node = wait_for(lambda: env.store.get("v1", "Node", None, NODE))
+        node = wait_for(lambda: (n := get_or_none(env.store, "v1", "Node", None, NODE))
+                        and (n.get("status") or {}).get("conditions") and n)
         assert node["metadata"]["labels"] == {
             "kubernetes.io/hostname": NODE, "kubernetes.io/os": "linux",
             "kubernetes.io/arch": "amd64", "kubernetes.azure.com/agentpool": "nodepool1",
@@ -142,9 +146,47 @@ def test_real_plugin_processes_start_and_register() -> None:
         wait_for(lambda: node_dir.provider_socket.exists(), timeout=30)
         cluster = env.runtime.clusters[CLUSTER]
         assert set(cluster.plugins.running()) == {(NODE, "driver"), (NODE, "provider")}
+        csi_node = wait_for(lambda: (n := get_or_none(env.store, "storage.k8s.io/v1", "CSINode",
+                                                      None, NODE)) and n["spec"]["drivers"] and n)
+        assert csi_node["spec"]["drivers"] == [
+            {"name": "secrets-store.csi.k8s.io", "nodeID": NODE, "topologyKeys": None}]
+        ds = wait_for(lambda: (d := env.store.get("apps/v1", "DaemonSet", "kube-system",
+                                                  "csi-secrets-store")).get("status") and d)
+        assert (ds["status"]["desiredNumberScheduled"], ds["status"]["numberReady"]) == (1, 1)
         env.store.delete("apps/v1", "DaemonSet", "kube-system", "csi-secrets-store-provider-azure")
         wait_for(lambda: set(cluster.plugins.running()) == {(NODE, "driver")})
         log = env.layout.plugin_log(CLUSTER, NODE, "driver")
         assert log.exists()
     finally:
         env.close()
+
+
+def test_main_writes_ready_file_and_stops_on_sigterm() -> None:
+    import signal
+    import subprocess
+
+    from node_harness import short_tmp_dir
+
+    home = short_tmp_dir()
+    write_cluster(home, [NODE])
+    from kvcsi.cluster import connect
+
+    connect(str(home / "clusters" / CLUSTER / "store.db"), create=True).close()
+    process = subprocess.Popen([sys.executable, "-m", "kvcsi.node", "--home", str(home),
+                                "--poll-interval", "0.05"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: (home / "run" / "node.ready").exists(), timeout=20)
+        from kvcsi.cluster import connect as reconnect
+
+        store = reconnect(str(home / "clusters" / CLUSTER / "store.db"))
+        wait_for(lambda: store.list("v1", "Node"), timeout=10)
+        store.close()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+        assert not (home / "run" / "node.ready").exists()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        shutil.rmtree(home, ignore_errors=True)

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from kvcsi.provider.auth import AuthConfig
+from kvcsi.provider.azure_errors import redact
 from kvcsi.provider.clouds import BUILTIN_CLOUDS, CloudEnvironment
 from kvcsi.provider.keyvault import AzureKeyVault, KeyVaultFetchError
 
@@ -210,3 +211,23 @@ def test_unreachable_imds_names_the_address(fake_azure: tuple[FakeAzure, str],
     assert str(caught.value) == (
         "ManagedIdentityCredential authentication unavailable, no response from the IMDS "
         "endpoint http://127.0.0.1:1: connection refused")
+
+
+def test_untrusted_certificate_names_the_host(fake_azure: tuple[FakeAzure, str],
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              tmp_path: Path) -> None:
+    _, url = fake_azure
+    (tmp_path / "other").mkdir()
+    other_ca, _ = _self_signed(tmp_path / "other")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(other_ca))
+    with pytest.raises(KeyVaultFetchError) as caught:
+        AzureKeyVault().get_secret(url, AuthConfig("managed-identity", "t"), PUBLIC, "s1", "")
+    host = url.removeprefix("https://").rstrip("/")
+    assert str(caught.value).startswith(
+        f"failed to connect to {host}: TLS certificate verification failed")
+
+
+def test_redact_masks_tokens() -> None:
+    text = f"Authorization: Bearer {TOKEN} and raw {TOKEN}; Bearer token authentication"
+    assert redact(text) == ("Authorization: Bearer <redacted-token> and raw <redacted-token>; "
+                            "Bearer token authentication")

@@ -118,3 +118,20 @@ def test_mount_with_several_identities_and_no_client_id(provider: tuple[LocalClo
         "objectVersion:: ManagedIdentityCredential authentication failed: IMDS endpoint "
         "http://127.0.0.1:")
     assert "Multiple user assigned identities exist" in details
+
+
+def test_mount_as_service_principal_from_node_publish_secret(
+        provider: tuple[LocalCloud, Any, Any]) -> None:
+    cloud, (vault, _), stub = provider
+    app = cloud.seed.app("spc-reader")
+    assign_role(cloud, vault["id"], KEY_VAULT_SECRETS_USER, app.object_id)
+    version = set_secret(cloud, "db-password", "via-service-principal")
+    request = mount_request(cloud, "")
+    attributes = json.loads(request.attributes)
+    del attributes["useVMManagedIdentity"]
+    request.attributes = json.dumps(attributes)
+    request.secrets = json.dumps({"clientid": app.client_id, "clientsecret": app.client_secret})
+    reply = stub.Mount(request, timeout=30)
+    assert [(f.path, f.contents) for f in reply.files] == [
+        ("db-password", b"via-service-principal")]
+    assert [(v.id, v.version) for v in reply.object_version] == [("secret/db-password", version)]

@@ -24,10 +24,18 @@ ENVIRONMENT_FILE = "environment.json"
 
 @dataclass(frozen=True)
 class CloudEndpoints:
-    """The public addresses of one running local cloud."""
+    """The public addresses of one running local cloud.
+
+    Readable as attributes or, with the ``endpoints.json`` field names, as a mapping
+    (``endpoints["graph"]``, ``endpoints.get("tenant_id")``); the ids and the CA path are set
+    once the state directory is initialised.
+    """
 
     https_port: int
     imds_port: int
+    tenant_id: str | None = None
+    subscription_id: str | None = None
+    ca_bundle: str | None = None
 
     @property
     def authority(self) -> str:
@@ -54,8 +62,8 @@ class CloudEndpoints:
         return f"http://{BIND_ADDRESS}:{self.imds_port}/vms"
 
     def as_dict(self) -> dict[str, Any]:
-        """The network fields of ``endpoints.json`` (no pid, CA path or ids)."""
-        return {
+        """The fields of ``endpoints.json`` known so far (all but ``pid``)."""
+        known = {
             "https_port": self.https_port,
             "imds_port": self.imds_port,
             "authority": self.authority,
@@ -65,6 +73,10 @@ class CloudEndpoints:
             "keyvault_resource": self.keyvault_resource,
             "imds_base": self.imds_base,
         }
+        optional = {"ca_bundle": self.ca_bundle, "tenant_id": self.tenant_id,
+                    "subscription_id": self.subscription_id}
+        known.update({key: value for key, value in optional.items() if value is not None})
+        return known
 
     def __getitem__(self, field: str) -> Any:
         """Mapping access with the ``endpoints.json`` field names (``endpoints["graph"]``)."""
@@ -81,10 +93,11 @@ class CloudEndpoints:
         return f"{self.imds_base}/{vm_id}"
 
 
-def endpoints_document(endpoints: CloudEndpoints, *, pid: int, ca_bundle: Path,
-                       tenant_id: str, subscription_id: str) -> dict[str, Any]:
-    return {"pid": pid, **endpoints.as_dict(), "ca_bundle": str(ca_bundle),
-            "tenant_id": tenant_id, "subscription_id": subscription_id}
+def endpoints_document(endpoints: CloudEndpoints, *, pid: int) -> dict[str, Any]:
+    """``endpoints.json``: every field of ``endpoints`` plus the serving process id."""
+    document = {"pid": pid, **endpoints.as_dict()}
+    document.setdefault("subscription_id", "")
+    return document
 
 
 def environment_document(endpoints: CloudEndpoints) -> dict[str, Any]:

@@ -29,7 +29,9 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
 def parse_args(argv: list[str] | None = None) -> CloudOptions:
-    parser = argparse.ArgumentParser(prog="kvcsi-cloud", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="kvcsi-cloud",
+        description="The local Azure: Entra-like token service, IMDS, ARM and Key Vault.")
     parser.add_argument("--home", default=os.environ.get("KVCSI_HOME", "~/.kvcsi"),
                         help="state directory (default: $KVCSI_HOME or ~/.kvcsi)")
     parser.add_argument("--https-port", type=int, default=DEFAULT_HTTPS_PORT,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import importlib
 import logging
 import os
@@ -83,7 +84,10 @@ def bootstrap(store: CloudStore, endpoints: CloudEndpoints) -> tuple[str, str | 
 
 
 def _bind(port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose
+    # proto says TCP, and without it every keep-alive response waits ~40 ms (Nagle against
+    # the client's delayed ACK).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((BIND_ADDRESS, port))
@@ -127,8 +131,11 @@ class LocalCloudServer:
         home = self.options.home
         tls = ensure_tls(home)
         store = open_store(home)
-        endpoints = CloudEndpoints(https_port=https_port, imds_port=imds_port)
+        endpoints = CloudEndpoints(https_port=https_port, imds_port=imds_port,
+                                   ca_bundle=str(tls.ca_cert.resolve()))
         tenant_id, subscription_id = bootstrap(store, endpoints)
+        endpoints = dataclasses.replace(endpoints, tenant_id=tenant_id,
+                                        subscription_id=subscription_id)
         return CloudContext(home=home, store=store, issuer=TokenIssuer(store, home),
                             endpoints=endpoints, tls=tls, tenant_id=tenant_id,
                             subscription_id=subscription_id,
@@ -173,9 +180,7 @@ class LocalCloudServer:
             imds_socket.close()
 
     def _announce(self, ctx: CloudContext) -> dict[str, Any]:
-        document = endpoints_document(
-            ctx.endpoints, pid=os.getpid(), ca_bundle=ctx.tls.ca_cert.resolve(),
-            tenant_id=ctx.tenant_id, subscription_id=ctx.subscription_id or "")
+        document = endpoints_document(ctx.endpoints, pid=os.getpid())
         write_json(environment_path(ctx.home), environment_document(ctx.endpoints))
         write_json(endpoints_path(ctx.home), document)
         return document

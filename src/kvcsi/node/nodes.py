@@ -77,10 +77,19 @@ def set_unknown(store: Any, node: NodeSpec) -> None:
         log.warning("could not mark node %s NotReady: %s", node.name, error)
 
 
+def csi_node(node: str, drivers: dict[str, str]) -> dict[str, Any]:
+    """The CSINode kubelet maintains: one entry per registered driver (name, nodeID)."""
+    return {"apiVersion": "storage.k8s.io/v1", "kind": "CSINode",
+            "metadata": {"name": node},
+            "spec": {"drivers": [{"name": name, "nodeID": node_id, "topologyKeys": None}
+                                 for name, node_id in sorted(drivers.items())]}}
+
+
 def unregister(store: Any, name: str) -> None:
-    try:
-        store.delete("v1", "Node", None, name)
-    except NotFound:
-        pass
-    except ClusterError as error:
-        log.warning("could not delete node %s: %s", name, error)
+    for api_version, kind in (("v1", "Node"), ("storage.k8s.io/v1", "CSINode")):
+        try:
+            store.delete(api_version, kind, None, name)
+        except NotFound:
+            pass
+        except ClusterError as error:
+            log.warning("could not delete %s %s: %s", kind, name, error)

@@ -53,8 +53,8 @@ PROVIDER_PASSTHROUGH_FLAGS: Mapping[str, bool] = {
     "log-format-json": False,
     "v": True,
 }
-# Provider names match ^[a-zA-Z0-9_-]{0,30}$ upstream; their sockets are <name>.sock.
-LONGEST_PROVIDER_SOCKET = "p" * 30 + ".sock"
+# The socket name used to decide whether a provider directory needs a short alias.
+LONGEST_PROVIDER_SOCKET = "azure.sock"
 PREFERRED_CONTAINER = {DRIVER_COMPONENT: "secrets-store",
                        PROVIDER_COMPONENT: "provider-azure-installer"}
 
@@ -196,6 +196,20 @@ def desired_plugins(layout: HomeLayout, cluster: ClusterSpec,
                 ctx = PluginContext(layout, cluster, node)
                 desired[(node.name, component)] = BUILDERS[component](ctx, daemonset)
     return desired
+
+
+def daemonset_status(daemonset: Mapping[str, Any], scheduled: int, ready: int) -> dict[str, Any]:
+    """The DaemonSet controller's status counters (``kubectl get ds`` columns)."""
+    return {
+        "currentNumberScheduled": scheduled,
+        "desiredNumberScheduled": scheduled,
+        "numberAvailable": ready,
+        "numberMisscheduled": 0,
+        "numberReady": ready,
+        "numberUnavailable": scheduled - ready,
+        "observedGeneration": (daemonset.get("metadata") or {}).get("generation", 1),
+        "updatedNumberScheduled": scheduled,
+    }
 
 
 class PluginSet:

@@ -25,10 +25,12 @@ from kvcsi.node.layout import HomeLayout
 from kvcsi.node.pod_worker import NodeContext, PodWorker
 from kvcsi.node.registration import PluginRegistry
 from kvcsi.node.settings import KubeletSettings
+from kvcsi.node.socket_paths import prune_dangling
 
 log = logging.getLogger(__name__)
 
 FULL_RESYNC_SECONDS = 5.0
+REPORT_SECONDS = 1.0
 
 
 def default_connect(path: Path) -> Any:
@@ -52,6 +54,9 @@ class ClusterRuntime:
         self._registered: dict[str, NodeSpec] = {}
         self._registries: dict[str, PluginRegistry] = {}
         self._workers: dict[str, PodWorker] = {}
+        self._csi_nodes: dict[str, dict[str, str]] = {}
+        self._daemonsets: list[dict[str, Any]] = []
+        self._reported_at = 0.0
         self.plugins = plugins.PluginSet(spec.root.name)
 
     @property
@@ -80,6 +85,11 @@ class ClusterRuntime:
                 self._reconcile()
             except ClusterError as error:
                 log.warning("cluster %s: reconcile failed: %s", self.name, error)
+        elif now - self._reported_at >= REPORT_SECONDS:
+            try:
+                self._report_plugins(self._store, self._daemonsets)
+            except ClusterError as error:
+                log.warning("cluster %s: plugin report failed: %s", self.name, error)
         self.plugins.poll()
         self._reap_workers()
 
@@ -89,6 +99,8 @@ class ClusterRuntime:
         daemonsets = store.list("apps/v1", "DaemonSet", None,
                                 label_selector=plugins.COMPONENT_LABEL)
         self.plugins.reconcile(plugins.desired_plugins(self.layout, self.spec, daemonsets))
+        self._daemonsets = daemonsets
+        self._report_plugins(store, daemonsets)
         pods = store.list("v1", "Pod", None)
         scheduler.schedule_pending(store, pods, self.spec.nodes)
         if any(scheduler.needs_scheduling(p) for p in pods):
@@ -104,6 +116,7 @@ class ClusterRuntime:
                 nodes.unregister(store, name)
                 del self._registered[name]
                 self._registries.pop(name, None)
+                self._csi_nodes.pop(name, None)
         for name, node in wanted.items():
             if self._registered.get(name) == node:
                 continue
@@ -114,6 +127,25 @@ class ClusterRuntime:
             nodes.register(store, self.spec, node)
             self._registered[name] = node
             self._registries[name] = PluginRegistry(node_dir.plugins_dir)
+
+    def _report_plugins(self, store: Any, daemonsets: list[dict[str, Any]]) -> None:
+        """DaemonSet status counters and each node's CSINode (registered drivers)."""
+        self._reported_at = time.monotonic()
+        running = self.plugins.running()
+        for daemonset in daemonsets:
+            component = (daemonset["metadata"].get("labels") or {}).get(plugins.COMPONENT_LABEL)
+            keys = [key for key in running if key[1] == component]
+            ready = sum(1 for key in keys if running[key].pid is not None)
+            status = plugins.daemonset_status(daemonset, len(keys), ready)
+            if daemonset.get("status") != status:
+                meta = daemonset["metadata"]
+                store.update_status("apps/v1", "DaemonSet", meta.get("namespace"), meta["name"],
+                                    status)
+        for name, registry in self._registries.items():
+            drivers = {driver: name for driver in registry.registered()}
+            if self._csi_nodes.get(name) != drivers:
+                store.apply(nodes.csi_node(name, drivers))
+                self._csi_nodes[name] = drivers
 
     def _sync_pods(self, store: Any, pods: list[dict[str, Any]]) -> None:
         local = set(self._registered)
@@ -237,4 +269,5 @@ class NodeRuntime:
         for cluster in list(self.clusters.values()):
             cluster.shutdown()
         self.clusters.clear()
+        prune_dangling()
         self.layout.ready_file.unlink(missing_ok=True)

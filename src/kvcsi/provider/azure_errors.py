@@ -40,7 +40,7 @@ MAX_BODY_CHARS = 2000
 IMDS_DEFAULT_HOST = "http://169.254.169.254"
 
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
-_BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',]+")
+_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{20,}")
 _IMDS_ANSWER = re.compile(r"IMDS endpoint\.\s*Token request error:\s*(.+)", re.DOTALL)
 _OBJECT_AT = re.compile(r"<[\w.]+ object at 0x[0-9a-f]+>:?\s*")
 
@@ -133,6 +133,8 @@ def _connection_reason(error: AzureError) -> str:
 
 def describe_connection_error(error: AzureError, url: str = "") -> str:
     """Which host could not be reached, and why."""
+    if not _looks_like_network_failure(error):
+        return redact(error.message or str(error))
     reason = _connection_reason(error)
     host = urlsplit(url).netloc if url else ""
     if not host:
@@ -141,6 +143,13 @@ def describe_connection_error(error: AzureError, url: str = "") -> str:
             host = f"{match.group(1)}:{match.group(2)}"
     target = f" {host}" if host else ""
     return redact(f"failed to connect to{target}: {reason}")
+
+
+def _looks_like_network_failure(error: AzureError) -> bool:
+    inner = getattr(error, "inner_exception", None)
+    return isinstance(inner, OSError) or any(
+        marker in str(error) for marker in ("Connection", "connect", "resolve", "timed out",
+                                            "SSL", "certificate", "Max retries"))
 
 
 def _imds_host() -> str:

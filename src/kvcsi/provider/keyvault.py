@@ -97,7 +97,7 @@ class AzureKeyVault:
         try:
             secret = client.get_secret(name, version or None)
         except AzureError as error:
-            raise KeyVaultFetchError(describe_azure_error(error)) from None
+            raise KeyVaultFetchError(describe_azure_error(error, vault_url)) from None
         except ValueError as error:
             # e.g. the SDK refusing a challenge whose resource does not match the vault host
             raise KeyVaultFetchError(str(error)) from None

@@ -166,7 +166,9 @@ class LoggingInterceptor(grpc.ServerInterceptor):
         message = context.details() or ""
         if isinstance(message, bytes):
             message = message.decode("utf-8", "replace")
-        code_name = "".join(part.capitalize() for part in code.name.split("_"))
+        # Go's code names: OK, Unknown, DeadlineExceeded, ...
+        code_name = "OK" if code == grpc.StatusCode.OK else "".join(
+            part.capitalize() for part in code.name.split("_"))
         log.log(logging.DEBUG if method.endswith("/Check") else logging.INFO,
                 "grpc method=%s code=%s duration=%.3fs", method, code_name, seconds)
         if self._metrics is not None and method.startswith(f"/{SERVICE_NAME}/"):

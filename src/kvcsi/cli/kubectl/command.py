@@ -238,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     exec_parser.add_argument("-c", "--container")
     exec_parser.add_argument("-i", "--stdin", action="store_true")
     exec_parser.add_argument("-t", "--tty", action="store_true")
-    exec_parser.add_argument("command", nargs=argparse.REMAINDER)
+    exec_parser.add_argument("command", nargs="*")
     exec_parser.set_defaults(handler=cmd_exec)
 
     logs = commands.add_parser("logs", parents=[namespaced])

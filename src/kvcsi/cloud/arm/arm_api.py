@@ -124,7 +124,7 @@ class Dispatcher:
         if len(parts) == 3:
             raise _method_not_allowed(request)
         name = parts[3]
-        scope = ids.resource_group_id(subscription_id, name)
+        scope = "/" + "/".join(parts[:4])  # ARM names the scope as the request spelled it
         if len(parts) == 4:
             if request.method == "PUT":
                 self.require(request, f"{rg_action}/write", scope)
@@ -155,8 +155,7 @@ class Dispatcher:
             return 200, {"value": self.readable(request, f"{kind.provider_type}/read", scope,
                                                 items)}
         resource_name = parts[7]
-        resource_scope = ids.resource_id(subscription_id, name, kind.provider_type,
-                                         resource_name)
+        resource_scope = "/" + "/".join(parts[:8])
         if len(parts) == 8:
             return self._resource(request, kind, subscription_id, name, resource_name,
                                   resource_scope)
