@@ -53,4 +53,6 @@ def fake_rbac(monkeypatch: pytest.MonkeyPatch) -> FakeRbac:
         module = types.ModuleType(RBAC_MODULE)
         monkeypatch.setitem(sys.modules, RBAC_MODULE, module)
     monkeypatch.setattr(module, "check_data_action", fake.check_data_action, raising=False)
+    # every check must reach the fake (its grants do not touch the store the cache watches)
+    monkeypatch.setattr("kvcsi.cloud.keyvault.authorization.MAX_CACHED_DECISIONS", 0)
     return fake

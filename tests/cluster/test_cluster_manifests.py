@@ -120,7 +120,8 @@ def test_install_manifest_shapes(store: LocalClusterStore) -> None:
     csidriver = store.get("storage.k8s.io/v1", "CSIDriver", None, "secrets-store.csi.k8s.io")
     assert csidriver["spec"] == {"podInfoOnMount": True, "attachRequired": False,
                                  "volumeLifecycleModes": ["Ephemeral"],
-                                 "requiresRepublish": True}
+                                 "requiresRepublish": True,
+                                 "tokenRequests": [{"audience": "api://AzureADTokenExchange"}]}
     parts = store.list("apps/v1", "DaemonSet", "kube-system",
                        {"app.kubernetes.io/part-of": "kvcsi"})
     components = {d["metadata"]["name"]: d["metadata"]["labels"]["kvcsi.dev/component"]

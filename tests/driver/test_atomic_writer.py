@@ -56,8 +56,13 @@ def test_changed_payload_swaps_and_prunes(tmp_path):
 
     new_ts = os.readlink(tmp_path / "..data")
     assert new_ts != old_ts
-    assert sorted(os.listdir(tmp_path)) == sorted(["..data", new_ts, "a"])
+    # the previous generation stays until the next write (readers that resolved ..data)
+    assert sorted(os.listdir(tmp_path)) == sorted(["..data", old_ts, new_ts, "a"])
     assert read(str(tmp_path / "a")) == b"2"
+
+    assert write_payload(str(tmp_path), {"a": FileProjection(b"3", 0o644)}) is True
+    newest_ts = os.readlink(tmp_path / "..data")
+    assert sorted(os.listdir(tmp_path)) == sorted(["..data", new_ts, newest_ts, "a"])
 
 
 def test_legacy_provider_written_files_are_replaced(tmp_path):

@@ -201,3 +201,22 @@ def test_official_sdk_configured_by_kvcsi_env(world: dict,
     kvcsi.run("az", "role", "assignment", "create", "--role", "Key Vault Secrets User",
               "--assignee", world["kubelet_client_id"], "--scope", _vault_scope(world, "SdkVault"))
     assert client.get_secret("AppKey").value == "app-value-1"
+
+
+def test_pod_before_the_driver_is_installed_gets_kubelets_event(tmp_path: Path) -> None:
+    kvcsi = Kvcsi(tmp_path / "home")
+    kvcsi.run("up", "-d")
+    try:
+        kvcsi.run("az", "group", "create", "-n", "rg", "-l", "eastus")
+        kvcsi.run("az", "aks", "create", "-g", "rg", "-n", "bare", "--node-count", "1")
+        pod_yaml = POD_TEMPLATE.read_text().replace("<azure-tenant-id>", "t")
+        pod_only = pod_yaml.split("\n---\n")[0]
+        assert kvcsi.run("kubectl", "apply", "-f", "-", input=pod_only).stdout.strip() \
+            == "pod/mypod created"
+        expected = ('MountVolume.SetUp failed for volume "secrets-store01-inline" : '
+                    "kubernetes.io/csi: mounter.SetUpAt failed to get CSI client: driver name "
+                    "secrets-store.csi.k8s.io not found in the list of registered CSI drivers")
+        kvcsi.wait_for(lambda: expected in _pod_events(kvcsi, "default", "mypod"), timeout=30)
+        assert "FailedMount" in _pod_events(kvcsi, "default", "mypod")
+    finally:
+        kvcsi.run("down", check=False)

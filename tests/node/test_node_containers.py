@@ -165,7 +165,7 @@ def test_without_mount_namespace_volume_paths_are_in_env(
         env: NodeEnv, mount_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from kvcsi.node import containers
 
-    monkeypatch.setattr(containers, "use_mount_namespaces", lambda: False)
+    monkeypatch.setattr(containers, "namespace_mode", lambda: containers.NamespaceMode.NONE)
     env.store.apply(CSI_DRIVER_OBJECT)
     env.start_driver(FakeDriver(files={"foo": b"via-env"}))
     command = ["sh", "-c", "cat $KVCSI_VOLUME_SECRETS_STORE01_INLINE/foo; exec sleep 1000"]

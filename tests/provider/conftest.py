@@ -5,12 +5,20 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
 from kvcsi.provider.auth import AuthConfig
 from kvcsi.provider.clouds import CloudEnvironment
-from kvcsi.provider.keyvault import KeyVaultFetchError, SecretBundle
+from kvcsi.provider.formats import JsonWebKey
+from kvcsi.provider.keyvault import (
+    CertificateBundle,
+    KeyBundle,
+    KeyVaultFetchError,
+    SecretBundle,
+    VersionItem,
+)
 
 ONE_SECRET = """
 array:
@@ -54,13 +62,55 @@ def attributes() -> Callable[..., str]:
 
 @dataclass
 class FakeKeyVault:
-    """A KeyVaultGateway holding versions per secret name (last = latest)."""
+    """A KeyVaultGateway holding versions per secret name (last = latest), keys and certs.
+
+    ``listings`` maps ``(object_type, name)`` to the versions listing; ``errors`` maps a
+    name to the error every call for it raises.
+    """
 
     secrets: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     content_types: dict[str, tuple[str, str]] = field(default_factory=dict)
+    keys: dict[str, list[tuple[str, JsonWebKey]]] = field(default_factory=dict)
+    certificates: dict[str, list[tuple[str, bytes]]] = field(default_factory=dict)
+    listings: dict[tuple[str, str], list[VersionItem]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     calls: list[tuple[str, AuthConfig, str, str]] = field(default_factory=list)
     block: Callable[[], None] | None = None
+
+    @staticmethod
+    def _pick(versions: list[tuple[str, Any]], name: str, version: str) -> tuple[str, Any]:
+        if not versions:
+            raise KeyVaultFetchError(f"{name} was not found in this key vault.")
+        if not version:
+            return versions[-1]
+        for candidate in versions:
+            if candidate[0] == version:
+                return candidate
+        raise KeyVaultFetchError(f"version {version} of {name} was not found")
+
+    def _enter(self, vault_url: str, auth: AuthConfig, name: str, version: str) -> None:
+        self.calls.append((vault_url, auth, name, version))
+        if self.block is not None:
+            self.block()
+        if name in self.errors:
+            raise KeyVaultFetchError(self.errors[name])
+
+    def get_key(self, vault_url: str, auth: AuthConfig, cloud: CloudEnvironment,
+                name: str, version: str) -> KeyBundle:
+        self._enter(vault_url, auth, name, version)
+        found, jwk = self._pick(self.keys.get(name, []), name, version)
+        return KeyBundle(jwk, found)
+
+    def get_certificate(self, vault_url: str, auth: AuthConfig, cloud: CloudEnvironment,
+                        name: str, version: str) -> CertificateBundle:
+        self._enter(vault_url, auth, name, version)
+        found, cer = self._pick(self.certificates.get(name, []), name, version)
+        return CertificateBundle(cer, found)
+
+    def list_versions(self, vault_url: str, auth: AuthConfig, cloud: CloudEnvironment,
+                      object_type: str, name: str) -> list[VersionItem]:
+        self._enter(vault_url, auth, name, "versions")
+        return list(self.listings.get((object_type, name), []))
 
     def get_secret(self, vault_url: str, auth: AuthConfig, cloud: CloudEnvironment,
                    name: str, version: str) -> SecretBundle:

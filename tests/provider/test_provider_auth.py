@@ -10,6 +10,7 @@ from kvcsi.provider.auth import (
     KIND_MANAGED_IDENTITY,
     KIND_SERVICE_PRINCIPAL,
     KIND_WORKLOAD_IDENTITY,
+    NO_IDENTITY_HINT,
     AuthConfig,
     build_auth_config,
 )
@@ -54,7 +55,7 @@ def test_service_principal_keys_are_case_insensitive() -> None:
 
 @pytest.mark.parametrize(("secrets", "values", "message"), [
     (None, {}, "failed to build auth config for mode None: failed to get credentials, "
-               "nodePublishSecretRef secret is not set"),
+               "nodePublishSecretRef secret is not set" + NO_IDENTITY_HINT),
     ({"clientsecret": "x"}, {},
      "failed to build auth config for mode None: could not find clientid in secrets"),
     ({"clientid": "x"}, {},

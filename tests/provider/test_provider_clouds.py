@@ -44,9 +44,24 @@ def test_stack_cloud_reads_the_environment_file(tmp_path: Path,
     assert cloud == CloudEnvironment("KvcsiLocal", "https://localhost:8443/",
                                      "https://vault.localhost:8443/", "vault.localhost:8443",
                                      "https://management.localhost:8443/")
-    # cloudEnvFileName is sticky for the process, as upstream.
-    assert os.environ[ENV] == str(path)
     assert vault_url("kv-Local1", cloud) == "https://kv-Local1.vault.localhost:8443/"
+
+
+def test_cloud_env_file_name_does_not_leak_into_later_mounts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Upstream sets AZURE_ENVIRONMENT_FILEPATH for good; kvcsi uses the file for one mount.
+    provider_file = tmp_path / "provider.json"
+    spc_file = tmp_path / "spc.json"
+    for path, suffix in ((provider_file, "vault.provider.test"), (spc_file, "vault.spc.test")):
+        path.write_text(json.dumps({"name": path.stem, "activeDirectoryEndpoint": "https://a/",
+                                    "keyVaultEndpoint": "https://v/",
+                                    "keyVaultDNSSuffix": suffix}))
+    monkeypatch.setenv(ENV, str(provider_file))
+    first = resolve_cloud("AzureStackCloud", str(spc_file), "AzurePublicCloud")
+    later = resolve_cloud("AzureStackCloud", "", "AzurePublicCloud")
+    assert (first.key_vault_dns_suffix, later.key_vault_dns_suffix) == (
+        "vault.spc.test", "vault.provider.test")
+    assert os.environ[ENV] == str(provider_file)
 
 
 def test_stack_cloud_without_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -80,3 +95,20 @@ def test_vault_name_check(name: str, message: str) -> None:
 def test_public_vault_url() -> None:
     cloud = resolve_cloud("AzurePublicCloud", "", "AzurePublicCloud")
     assert vault_url("my-vault-01", cloud) == "https://my-vault-01.vault.azure.net/"
+
+
+@pytest.mark.parametrize(("cloud_name", "authority", "resource", "vault"), [
+    ("AzurePublicCloud", "https://login.microsoftonline.com/", "https://vault.azure.net/",
+     "https://kv1.vault.azure.net/"),
+    ("azureusgovernmentcloud", "https://login.microsoftonline.us/",
+     "https://vault.usgovcloudapi.net/", "https://kv1.vault.usgovcloudapi.net/"),
+    ("AZURECHINACLOUD", "https://login.chinacloudapi.cn/", "https://vault.azure.cn/",
+     "https://kv1.vault.azure.cn/"),
+    ("AzureGermanCloud", "https://login.microsoftonline.de/", "https://vault.microsoftazure.de/",
+     "https://kv1.vault.microsoftazure.de/"),
+])
+def test_every_builtin_cloud(cloud_name: str, authority: str, resource: str,
+                             vault: str) -> None:
+    cloud = resolve_cloud(cloud_name, "", "AzurePublicCloud")
+    assert (cloud.active_directory_endpoint, cloud.key_vault_endpoint) == (authority, resource)
+    assert vault_url("kv1", cloud) == vault

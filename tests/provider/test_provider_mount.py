@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from kvcsi.provider.auth import KIND_MANAGED_IDENTITY
+from kvcsi.provider.auth import KIND_MANAGED_IDENTITY, NO_IDENTITY_HINT
 from kvcsi.provider.errors import MountError
 from kvcsi.provider.mount import (
     MountedFile,
@@ -135,7 +135,7 @@ def test_order_auth_before_objects_before_vault_name(attributes: Attributes,
     assert mount_error(attributes(useVMManagedIdentity=None, objects=""),
                        gateway=fake_vault) == (
         "failed to build auth config for mode None: failed to get credentials, "
-        "nodePublishSecretRef secret is not set")
+        "nodePublishSecretRef secret is not set" + NO_IDENTITY_HINT)
     assert mount_error(attributes(objects="", keyvaultName="x"), gateway=fake_vault) == \
         "objects is not set"
     assert mount_error(attributes(keyvaultName="x"), gateway=fake_vault) == \
@@ -148,17 +148,21 @@ def test_default_cloud_comes_from_settings(attributes: Attributes, fake_vault: A
     assert fake_vault.calls[0][0] == "https://kvname.vault.azure.cn/"
 
 
-@pytest.mark.parametrize(("object_type", "reason"), [
-    ("Secret", "Invalid vaultObjectTypes. Should be secret, key, or cert"),
-    ("kubernetes.io/dockerconfigjson", "Invalid vaultObjectTypes. Should be secret, key, or cert"),
-    ("key", "objectType key is not supported by kvcsi yet; use objectType: secret"),
-    ("cert", "objectType cert is not supported by kvcsi yet; use objectType: secret"),
-])
-def test_object_types(attributes: Attributes, fake_vault: Any, object_type: str,
-                      reason: str) -> None:
+@pytest.mark.parametrize("object_type", ["kubernetes.io/dockerconfigjson", "secrets"])
+def test_invalid_object_type_fails_before_any_vault_call(attributes: Attributes,
+                                                         fake_vault: Any,
+                                                         object_type: str) -> None:
     objects = f"array:\n  - |\n    objectName: s1\n    objectType: {object_type}\n"
     assert mount_error(attributes(objects=objects), gateway=fake_vault) == (
-        f"failed to get objectType:{object_type}, objectName:s1, objectVersion:: {reason}")
+        f"failed to get objectType:{object_type}, objectName:s1, objectVersion:: "
+        "Invalid vaultObjectTypes. Should be secret, key, or cert (objects element 0)")
+    assert fake_vault.calls == []
+
+
+def test_object_type_is_case_insensitive(attributes: Attributes, fake_vault: Any) -> None:
+    objects = "array:\n  - |\n    objectName: db-password\n    objectType: Secret\n"
+    result = mount(attributes(objects=objects), gateway=fake_vault)
+    assert result.object_versions == [("secret/db-password", "0f1e2d3c4b5a69788796a5b4c3d2e1f0")]
 
 
 def test_certificate_backed_secrets(attributes: Attributes, fake_vault: Any) -> None:

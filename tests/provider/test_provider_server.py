@@ -183,5 +183,5 @@ def test_logs_carry_method_and_status_but_no_secrets(channel: grpc.Channel, attr
     text = caplog.text
     assert "grpc method=/v1alpha1.CSIDriverProvider/Mount code=OK" in text
     assert "grpc method=/v1alpha1.CSIDriverProvider/Mount code=Unknown" in text
-    assert "mounted 1 objects for pod default/app-0" in text
+    assert "mounted 1 files for pod default/app-0 (SecretProviderClass azure-kvname)" in text
     assert "s3cr3t!" not in text and "sp-client-secret-value" not in text

@@ -77,6 +77,24 @@ def unregister(home: Home, name: str) -> None:
     shutil.rmtree(directory, ignore_errors=True)
 
 
+def unregister_in_group(home: Home, resource_group_id: str) -> list[str]:
+    """Unregister every cluster whose resource (or node resource group) was in a deleted
+    resource group; returns their names."""
+    prefix = resource_group_id.rstrip("/").lower() + "/"
+    gone = []
+    for name in registered(home):
+        try:
+            data = json.loads((home.cluster_dir(name) / "cluster.json").read_text())
+        except (OSError, ValueError):
+            continue
+        node_group = str(data.get("nodeResourceGroup") or "").lower()
+        if str(data.get("resourceId", "")).lower().startswith(prefix) \
+                or prefix.rstrip("/").endswith("/resourcegroups/" + node_group):
+            unregister(home, name)
+            gone.append(name)
+    return gone
+
+
 def registered(home: Home) -> list[str]:
     if not home.clusters.is_dir():
         return []

@@ -36,6 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
                         add_help=False)
     commands.add_parser("kubectl", help="kubectl-shaped commands against the local cluster",
                         add_help=False)
+    commands.add_parser("explain", add_help=False,
+                        help="why an identity or pod may (not) read a Key Vault object "
+                             "(kvcsi explain --help, kvcsi explain pod --help)")
+    commands.add_parser("audit", add_help=False,
+                        help="the local Key Vault's audit log (kvcsi audit --help)")
     return parser
 
 
@@ -49,6 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from kvcsi.cli.kubectl.command import run as run_kubectl
 
         return run_kubectl(args_list[1:])
+    if args_list and args_list[0] in ("explain", "audit"):
+        from kvcsi.cli import audit, explain
+
+        return (explain.run if args_list[0] == "explain" else audit.run)(args_list[1:])
     args = build_parser().parse_args(args_list)
     home = Home.from_environment()
     from kvcsi.cli import supervisor

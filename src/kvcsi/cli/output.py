@@ -1,7 +1,16 @@
-"""az-style output: ``--query`` (JMESPath) then ``-o json|jsonc|tsv|table|yaml|none``.
+"""az-style output: ``--query`` (JMESPath) then ``-o json|jsonc|yaml|yamlc|tsv|table|none``.
 
-Mirrors what the Azure CLI prints for each format, so scripts written against ``az`` keep
-working (``$(kvcsi az ... --query id -o tsv)``).
+Upstream counterpart: knack's output producer, which the Azure CLI uses. The rules it follows,
+so scripts written against ``az`` keep working (``$(kvcsi az ... --query id -o tsv)``):
+
+- json/jsonc: two-space indent, keys sorted, non-ASCII kept; yaml/yamlc: block style, sorted.
+- tsv: one line per list item; a dict's values in key order (insertion order for the objects a
+  query built), nested dicts as an empty cell, nested lists as their length, ``None`` as
+  ``None``; a bare boolean as ``true``/``false``.
+- table: columns from the scalar fields (``id``, ``type`` and ``etag`` left out), headers
+  capitalised, keys sorted unless a query shaped the result; tabulate's ``simple`` layout
+  (a column at least its header + 2 wide, lines right-trimmed).
+- nothing at all when the result is ``None``.
 """
 
 from __future__ import annotations
@@ -14,6 +23,8 @@ import jmespath
 import yaml
 
 FORMATS = ("json", "jsonc", "tsv", "table", "yaml", "yamlc", "none")
+_TABLE_SKIPPED_KEYS = ("id", "type", "etag")
+_TABLE_HEADER_PADDING = 2  # tabulate's MIN_PADDING: a column is at least its header + 2
 
 
 def apply_query(result: Any, query: str | None) -> Any:
@@ -23,65 +34,79 @@ def apply_query(result: Any, query: str | None) -> Any:
 
 
 def _tsv_cell(value: Any) -> str:
-    if value is None:
+    if isinstance(value, list):
+        return str(len(value))
+    if isinstance(value, dict):
         return ""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, (dict, list)):
-        return ""
-    return str(value)
+    return value if isinstance(value, str) else str(value)
 
 
 def _tsv_row(item: Any) -> str:
-    if isinstance(item, dict):
-        return "\t".join(_tsv_cell(v) for v in item.values() if not isinstance(v, (dict, list)))
-    if isinstance(item, list):
-        return "\t".join(_tsv_cell(v) for v in item)
-    return _tsv_cell(item)
+    if isinstance(item, OrderedDict):
+        values: list[Any] = list(item.values())
+    elif isinstance(item, dict):
+        values = [value for _, value in sorted(item.items())]
+    elif isinstance(item, list):
+        values = item
+    elif isinstance(item, bool):
+        return str(item).lower()
+    else:
+        return _tsv_cell(item)
+    return "\t".join(_tsv_cell(value) for value in values)
 
 
 def to_tsv(result: Any) -> str:
-    if isinstance(result, list):
-        return "\n".join(_tsv_row(item) for item in result)
-    return _tsv_row(result)
-
-
-def _column_name(key: str) -> str:
-    return key[:1].upper() + key[1:]
-
-
-def to_table(result: Any) -> str:
     rows = result if isinstance(result, list) else [result]
+    return "".join(_tsv_row(item) + "\n" for item in rows)
+
+
+def _table_row(item: Any, sort_keys: bool) -> dict[str, str]:
+    if isinstance(item, dict):
+        keys = sorted(item) if sort_keys else list(item)
+        return {key[:1].upper() + key[1:]: str(item[key]) for key in keys
+                if key not in _TABLE_SKIPPED_KEYS and item[key] is not None
+                and not isinstance(item[key], (list, dict, set))}
+    if isinstance(item, list):
+        return {f"Column{index + 1}": str(value) for index, value in enumerate(item)}
+    return {"Result": str(item)}
+
+
+def to_table(result: Any, sort_keys: bool = True) -> str:
+    rows = [_table_row(item, sort_keys) for item in
+            (result if isinstance(result, list) else [result])]
     if not rows:
-        return ""
-    if not all(isinstance(row, dict) for row in rows):
-        return "\n".join(["Result", "--------"] + [_tsv_cell(row) for row in rows])
+        return "\n"
     columns: list[str] = []
     for row in rows:
-        for key, value in row.items():
-            if not isinstance(value, (dict, list)) and key not in columns:
-                columns.append(key)
-    cells = [[_tsv_cell(row.get(column)) for column in columns] for row in rows]
-    headers = [_column_name(column) for column in columns]
-    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-              for row in cells]
-    return "\n".join(lines)
+        columns += [key for key in row if key not in columns]
+    widths = [max([len(column) + _TABLE_HEADER_PADDING]
+                  + [len(row.get(column, "")) for row in rows])
+              for column in columns]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)
+                         ).rstrip()
+
+    lines = [line(columns), "  ".join("-" * width for width in widths)]
+    lines += [line([row.get(column, "") for column in columns]) for row in rows]
+    return "\n".join(lines) + "\n"
 
 
 def render(result: Any, output: str, query: str | None = None) -> str | None:
-    """The text az would print for ``result``; None when nothing is printed."""
+    """The exact text az prints for ``result`` (newline included); None when nothing is."""
+    if output not in FORMATS:
+        raise ValueError(f"unknown output format {output!r}")
     result = apply_query(result, query)
-    if output == "none" or result is None:
+    if result is None:
         return None
+    if output == "none":
+        return ""
     if output in ("json", "jsonc"):
-        return json.dumps(result, indent=2, ensure_ascii=False)
+        return json.dumps(result, ensure_ascii=False, indent=2, sort_keys=True,
+                          separators=(",", ": ")) + "\n"
     if output == "tsv":
         return to_tsv(result)
     if output == "table":
-        return to_table(result)
-    if output in ("yaml", "yamlc"):
-        return yaml.safe_dump(json.loads(json.dumps(result)), sort_keys=False).rstrip("\n")
-    raise ValueError(f"unknown output format {output!r}")
+        return to_table(result, sort_keys=not query)
+    return yaml.safe_dump(json.loads(json.dumps(result)), default_flow_style=False,
+                          allow_unicode=True)

@@ -11,6 +11,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from azure.core import PipelineClient
@@ -27,6 +28,7 @@ from kvcsi.cli.home import Home
 
 ARM_API_VERSIONS = {
     "resourcegroups": "2024-03-01",
+    "Microsoft.Subscription": "2021-10-01",
     "Microsoft.KeyVault": "2024-11-01",
     "Microsoft.ContainerService": "2025-01-01",
     "Microsoft.Compute": "2024-07-01",
@@ -89,11 +91,22 @@ class RestClient:
         return response.json()
 
 
+PROFILE_FILE = "az-profile.json"
+KEYS_API_VERSION = "7.6-preview.2"
+SECRETS_API_VERSION = "7.4"
+CERTIFICATES_API_VERSION = "7.4"
+
+
 @dataclass
 class Session:
-    """Everything ``kvcsi az`` needs, created lazily from the state directory."""
+    """Everything ``kvcsi az`` needs, created lazily from the state directory.
+
+    The selected subscription is ``--subscription`` when given, else the one
+    ``az account set`` saved in ``$KVCSI_HOME/az-profile.json``, else the cloud's default.
+    """
 
     home: Home
+    subscription_override: str | None = None
     _cache: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -107,8 +120,40 @@ class Session:
         return endpoints
 
     @property
+    def profile_file(self) -> Path:
+        return self.home.root / PROFILE_FILE
+
+    def saved_subscription(self) -> str | None:
+        try:
+            return str(json.loads(self.profile_file.read_text())["subscriptionId"])
+        except (FileNotFoundError, ValueError, KeyError):
+            return None
+
+    def save_subscription(self, subscription_id: str) -> None:
+        partial = self.profile_file.with_suffix(".tmp")
+        partial.write_text(json.dumps({"subscriptionId": subscription_id}) + "\n")
+        os.replace(partial, self.profile_file)
+
+    @cached_property
     def subscription_id(self) -> str:
-        return str(self.endpoints["subscription_id"])
+        if self.subscription_override:
+            return self.resolve_subscription(self.subscription_override)["subscriptionId"]
+        return self.saved_subscription() or str(self.endpoints["subscription_id"])
+
+    def subscriptions(self) -> list[dict[str, Any]]:
+        """The subscriptions the signed-in account can see (``GET /subscriptions``)."""
+        return list(self.arm_call("GET", "/subscriptions",
+                                  ARM_API_VERSIONS["subscriptions"]).get("value", []))
+
+    def resolve_subscription(self, name_or_id: str) -> dict[str, Any]:
+        """A subscription by id or name, as ``--subscription`` / ``az account set`` take it."""
+        wanted = name_or_id.lower()
+        for subscription in self.subscriptions():
+            if wanted in (subscription["subscriptionId"].lower(),
+                          str(subscription.get("displayName", "")).lower()):
+                return subscription
+        raise AzError("", f"The subscription of '{name_or_id}' doesn't exist in cloud "
+                          "'KvcsiLocal'.")
 
     @property
     def tenant_id(self) -> str:
@@ -144,5 +189,18 @@ class Session:
     def secret_client(self, vault_uri: str) -> Any:
         from azure.keyvault.secrets import SecretClient
 
-        return SecretClient(vault_uri, self.credential, api_version="7.4",
+        return SecretClient(vault_uri, self.credential, api_version=SECRETS_API_VERSION,
                             verify_challenge_resource=False)
+
+    def key_client(self, vault_uri: str) -> Any:
+        from azure.keyvault.keys import KeyClient
+
+        return KeyClient(vault_uri, self.credential, api_version=KEYS_API_VERSION,
+                         verify_challenge_resource=False)
+
+    def certificate_client(self, vault_uri: str) -> Any:
+        from azure.keyvault.certificates import CertificateClient
+
+        return CertificateClient(vault_uri, self.credential,
+                                 api_version=CERTIFICATES_API_VERSION,
+                                 verify_challenge_resource=False)

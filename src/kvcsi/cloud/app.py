@@ -1,7 +1,9 @@
 """The local cloud's ASGI apps: one HTTPS app routed by ``Host``, and the IMDS app.
 
 Host routing (contract §1): ``*.vault.localhost`` → Key Vault; ``management.localhost`` →
-ARM; ``graph.localhost`` → Graph; ``localhost`` / ``127.0.0.1`` → Entra. The ARM and Graph
+ARM; ``graph.localhost`` → Graph; ``localhost`` / ``127.0.0.1`` → Entra, except the paths
+``/oidc/...`` and ``/hcp/...`` there, which are the managed clusters' OIDC issuers and
+TokenRequest endpoints (:mod:`kvcsi.cloud.aks_oidc`). The ARM and Graph
 apps come from ``kvcsi.cloud.arm.routes`` (``arm_app(ctx)`` / ``graph_app(ctx)``); while
 that module is missing those hosts answer 503.
 """
@@ -14,13 +16,18 @@ import logging
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from kvcsi.cloud.aks_oidc.routes import aks_oidc_app
+from kvcsi.cloud.arm.kvcsi_routes import with_kvcsi_routes
+from kvcsi.cloud.audit import audited_keyvault
 from kvcsi.cloud.context import CloudContext
 from kvcsi.cloud.identity.entra import entra_app
 from kvcsi.cloud.identity.imds import imds_app
+from kvcsi.cloud.keyvault.bench_floor import with_bench_floor
 from kvcsi.cloud.keyvault.routes import keyvault_app
 
 log = logging.getLogger(__name__)
 ARM_ROUTES_MODULE = "kvcsi.cloud.arm.routes"
+AKS_IDENTITY_PATH_PREFIXES = ("/oidc/", "/hcp/")
 
 
 def _plain_json_app(status: int, body: dict[str, object]) -> ASGIApp:
@@ -53,10 +60,13 @@ class HostRouter:
     """Dispatches each HTTP request to the app serving its ``Host``."""
 
     def __init__(self, ctx: CloudContext) -> None:
-        self.keyvault = keyvault_app(ctx)
-        self.arm = _arm_package_app(ctx, "arm_app", "management plane (ARM)")
+        self.keyvault = with_bench_floor(  # KVCSI_KEYVAULT_BENCH_FLOOR=1 only
+            audited_keyvault(keyvault_app(ctx), ctx))  # audit log (kvcsi audit)
+        self.arm = with_kvcsi_routes(  # /providers/kvcsi/{explain,auditEvents}
+            _arm_package_app(ctx, "arm_app", "management plane (ARM)"), ctx)
         self.graph = _arm_package_app(ctx, "graph_app", "Microsoft Graph")
         self.entra = entra_app(ctx)
+        self.aks_identity = aks_oidc_app(ctx)
         self.not_found = _plain_json_app(404, {"error": {
             "code": "UnknownHost", "message": "No local cloud service answers for this host."}})
 
@@ -85,7 +95,10 @@ class HostRouter:
             if key == b"host":
                 host = value.decode("latin-1")
                 break
-        await self.app_for_host(host)(scope, receive, send)
+        app = self.app_for_host(host)
+        if app is self.entra and scope.get("path", "").startswith(AKS_IDENTITY_PATH_PREFIXES):
+            app = self.aks_identity
+        await app(scope, receive, send)
 
 
 def https_app(ctx: CloudContext) -> HostRouter:

@@ -106,3 +106,10 @@ def default_subscription_id(store: CloudStore) -> str | None:
         if doc.get("id", "").count("/") == 2:
             return doc.get("subscriptionId") or doc["id"].rsplit("/", 1)[1]
     return None
+
+
+def federated_credentials(store: CloudStore, principal: Document) -> list[Document]:
+    """The federated identity credentials a service principal trusts (``issuer``,
+    ``subject``, ``audiences``): its user-assigned identity's or its application's."""
+    delegate = _arm_function("federated_credentials", "credentials_for_principal")
+    return delegate(store, principal) if delegate is not None else []

@@ -67,7 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         asyncio.run(_serve(server))
     except OSError as error:
-        logging.getLogger("kvcsi.cloud").error("cannot listen: %s", error)
+        logging.getLogger("kvcsi.cloud").error(
+            "cannot listen on 127.0.0.1 port %d (HTTPS) / %d (IMDS): %s; choose other ports "
+            "with --https-port/--imds-port (kvcsi up: KVCSI_HTTPS_PORT/KVCSI_IMDS_PORT, "
+            "0 picks free ones)", options.https_port, options.imds_port, error)
         return 1
     return 0
 

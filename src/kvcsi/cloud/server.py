@@ -4,8 +4,9 @@ files that announce it (``endpoints.json``, ``environment.json``).
 ``LocalCloudServer.serve()`` binds the HTTPS and IMDS sockets on 127.0.0.1 first (port 0 =
 ephemeral), so the context is built with the real ports; it then runs two ``uvicorn.Server``
 instances side by side and writes the announcement files once both listen. ``stop()`` ends
-both; ``endpoints.json`` is removed on the way out. ``kvcsi.cloud.main`` runs it in the main
-thread with signal handling; :mod:`kvcsi.cloud.runner` runs it in a background thread.
+both; ``endpoints.json`` is removed and queued audit events are written on the way out.
+``kvcsi.cloud.main`` runs it in the main thread with signal handling;
+:mod:`kvcsi.cloud.runner` runs it in a background thread.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import uvicorn
 
 from kvcsi.cloud import lookups
 from kvcsi.cloud.app import build_imds_app, https_app
+from kvcsi.cloud.audit.writer import close_writers
 from kvcsi.cloud.context import CloudContext
 from kvcsi.cloud.endpoints import (
     BIND_ADDRESS,
@@ -174,6 +176,7 @@ class LocalCloudServer:
             await asyncio.gather(*tasks)
         finally:
             self.stop()
+            close_writers(ctx.store)  # the audit events still queued
             with contextlib.suppress(FileNotFoundError):
                 endpoints_path(self.options.home).unlink()
             https_socket.close()

@@ -2,8 +2,8 @@
 
 Counterpart: the Kubernetes API as client-go presents it (typed CRUD, status writes, events,
 discovery). Objects are plain dicts in Kubernetes JSON shape. Implementations: the local
-SQLite store (:mod:`kvcsi.cluster.local_store`); an in-cluster Kubernetes API adapter comes
-later and plugs in behind :func:`connect`.
+SQLite store (:mod:`kvcsi.cluster.local_store`) and the Kubernetes API through the official
+client (:mod:`kvcsi.cluster.kube_store`), both chosen by :func:`connect`.
 """
 
 from __future__ import annotations
@@ -108,21 +108,32 @@ class ClusterStore(Protocol):
 def connect(
     spec: str | os.PathLike[str] | None = None, *, create: bool = False
 ) -> ClusterStore:
-    """Open the cluster named by ``spec`` (a ``store.db`` path) or by ``$KVCSI_CLUSTER_STORE``.
+    """Open the cluster named by ``spec`` or by the environment.
 
+    ``spec`` is a ``store.db`` path (the local store) or ``kube:[in-cluster|<kubeconfig>]``
+    (the Kubernetes API, :mod:`kvcsi.cluster.kube_store`). With no spec:
+    ``$KVCSI_CLUSTER_STORE`` (local), else ``$KVCSI_CLUSTER=kubernetes`` or
+    ``KUBERNETES_SERVICE_HOST`` (the Kubernetes API; see :mod:`kvcsi.cluster.kube_config`).
     ``create=True`` creates a missing store file (the CLI does this when it creates a cluster);
     otherwise a missing file is :class:`ClusterUnavailable`, so a mistyped path never turns
     into an empty cluster.
     """
+    from kvcsi.cluster import kube_config
     from kvcsi.cluster.local_store import LocalClusterStore
 
+    if spec is not None and kube_config.is_kube_spec(str(spec)):
+        return _kube_store(kube_config.target_from_spec(str(spec)))
     chosen = spec if spec is not None else os.environ.get(CLUSTER_STORE_ENV) or None
     if chosen is None:
+        target = kube_config.target_from_environment()
+        if target is not None:
+            return _kube_store(target)
         raise ClusterUnavailable(
             "no cluster: kvcsi needs a Kubernetes cluster to talk to. Start the local one "
             "with `kvcsi up` (then `kvcsi az aks create` / `az aks get-credentials`), or set "
-            f"{CLUSTER_STORE_ENV} to a cluster's store.db (the in-cluster Kubernetes API "
-            "adapter is not available yet)"
+            f"{CLUSTER_STORE_ENV} to a cluster's store.db, or {kube_config.CLUSTER_KIND_ENV}="
+            f"{kube_config.KUBERNETES_CLUSTER_KIND} to use a Kubernetes API (kubeconfig or "
+            "in-cluster configuration)"
         )
     path = Path(chosen)
     if not create and not path.exists():
@@ -131,3 +142,9 @@ def connect(
             "`kvcsi az aks create` makes one)"
         )
     return LocalClusterStore(path)
+
+
+def _kube_store(target: object) -> ClusterStore:
+    from kvcsi.cluster.kube_store import KubeClusterStore
+
+    return KubeClusterStore.from_target(target)  # type: ignore[arg-type]

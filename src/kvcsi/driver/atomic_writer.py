@@ -10,8 +10,12 @@ comes from kubelet's AtomicWriter, used for Secret and ConfigMap volumes). Layou
 A write validates every path and mode first (nothing is touched when one is refused),
 removes non-symlink top-level leftovers of provider-written files, skips the write when the
 content and modes are unchanged, otherwise fills a fresh timestamped directory, points
-``..data_tmp`` at it and renames that over ``..data``, then prunes stale top-level links and
-the previous directory. Names starting with ``..`` are reserved for the writer.
+``..data_tmp`` at it and renames that over ``..data``, then prunes stale top-level links.
+The previous directory is kept until the next write (which first removes every directory
+but the current one, so at most two exist at any time): a reader that resolved ``..data``
+just before the swap still finds its files, where upstream and kubelet remove it at once
+and such a reader gets ENOENT (seen by the rotation reader test). Names starting with
+``..`` are reserved for the writer.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from kvcsi.driver.paths import validate_mode, validate_path
 DATA_DIR_NAME = "..data"
 NEW_DATA_DIR_NAME = "..data_tmp"
 TIMESTAMP_DIR_MODE = 0o755
+RESERVED_TS_PREFIX = ".."
 
 log = logging.getLogger(__name__)
 
@@ -89,10 +94,7 @@ def _remove_provider_written_files(target_dir: str, payload: Mapping[str, FilePr
 
 def _write(target_dir: str, payload: Mapping[str, FileProjection]) -> bool:
     data_dir_link = os.path.join(target_dir, DATA_DIR_NAME)
-    try:
-        old_ts_name = os.readlink(data_dir_link)
-    except FileNotFoundError:
-        old_ts_name = ""
+    old_ts_name = _current_data_dir_name(target_dir)
     old_ts_path = os.path.join(target_dir, old_ts_name) if old_ts_name else ""
 
     paths_to_remove: set[str] = set()
@@ -102,6 +104,7 @@ def _write(target_dir: str, payload: Mapping[str, FileProjection]) -> bool:
             log.debug("no update required for target directory %s", target_dir)
             return False
 
+    _remove_generations(target_dir, keep=old_ts_name)
     ts_dir = _new_timestamp_dir(target_dir)
     try:
         _write_files(payload, ts_dir)
@@ -122,9 +125,37 @@ def _write(target_dir: str, payload: Mapping[str, FileProjection]) -> bool:
     for path in paths_to_remove:
         if "/" not in path:
             os.remove(os.path.join(target_dir, path))
-    if old_ts_path and os.path.abspath(old_ts_path) != os.path.abspath(ts_dir):
-        shutil.rmtree(old_ts_path, ignore_errors=True)
     return True
+
+
+def _remove_generations(target_dir: str, keep: str) -> None:
+    """Remove the writer's timestamped directories except ``keep`` (the current one)."""
+    for name in os.listdir(target_dir):
+        if not name.startswith("..") or name in (DATA_DIR_NAME, NEW_DATA_DIR_NAME, keep):
+            continue
+        path = os.path.join(target_dir, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _current_data_dir_name(target_dir: str) -> str:
+    """The timestamped dir ``..data`` points at, or "" when there is none we wrote.
+
+    Anything else (an absolute or multi-component link, a link out of the target, a
+    non-directory) is not ours: it is neither compared nor deleted, only replaced.
+    """
+    try:
+        name = os.readlink(os.path.join(target_dir, DATA_DIR_NAME))
+    except (FileNotFoundError, OSError):
+        return ""
+    if "/" in name or not name.startswith(RESERVED_TS_PREFIX) or name in (".", ".."):
+        log.warning("ignoring unexpected %s link in %s", DATA_DIR_NAME, target_dir)
+        return ""
+    candidate = os.path.join(target_dir, name)
+    if os.path.islink(candidate) or not os.path.isdir(candidate):
+        log.warning("ignoring unexpected %s link in %s", DATA_DIR_NAME, target_dir)
+        return ""
+    return name
 
 
 def _paths_to_remove(payload: Mapping[str, FileProjection], old_ts_path: str) -> set[str]:
@@ -142,17 +173,31 @@ def _paths_to_remove(payload: Mapping[str, FileProjection], old_ts_path: str) ->
 
 
 def _payload_differs(payload: Mapping[str, FileProjection], old_ts_path: str) -> bool:
+    """True unless every file is a regular file inside ``old_ts_path`` with the same bytes
+    and mode. Read back without following symlinks: a link (at any level) planted in the
+    old version counts as different and is never read through."""
+    root = os.path.realpath(old_ts_path)
     for path, projection in payload.items():
         old_file = os.path.join(old_ts_path, path)
+        if os.path.realpath(os.path.dirname(old_file)) != os.path.join(
+            root, os.path.dirname(path)
+        ).rstrip("/"):
+            return True  # a directory on the way is a symlink
         try:
-            info = os.lstat(old_file)
-        except FileNotFoundError:
+            fd = os.open(old_file, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+        except OSError:  # missing, or a symlink (ELOOP)
             return True
-        if not stat.S_ISREG(info.st_mode) or stat.S_IMODE(info.st_mode) != projection.mode:
-            return True
-        with open(old_file, "rb") as existing:
-            if existing.read() != projection.data:
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or stat.S_IMODE(info.st_mode) != projection.mode:
                 return True
+            if info.st_size != len(projection.data):
+                return True
+            with os.fdopen(os.dup(fd), "rb") as existing:
+                if existing.read() != projection.data:
+                    return True
+        finally:
+            os.close(fd)
     return False
 
 

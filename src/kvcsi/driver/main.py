@@ -196,6 +196,7 @@ def run(args: argparse.Namespace, store: object, stop: threading.Event | None = 
     from kvcsi.driver.node import NodeServicer
     from kvcsi.driver.provider_client import ProviderClients
     from kvcsi.driver.publisher import PublisherConfig, VolumePublisher
+    from kvcsi.driver.secret_sync_reconciler import SecretSyncReconciler
     from kvcsi.driver.server import build_server, parse_endpoint
 
     endpoint = parse_endpoint(args.endpoint)
@@ -236,11 +237,14 @@ def run(args: argparse.Namespace, store: object, stop: threading.Event | None = 
         except ValueError:  # not the main thread (tests)
             pass
     server.start()
+    reconciler = SecretSyncReconciler(store, publisher.syncer, args.nodeid, args.drivername)
+    reconciler.start()
     log.info("Listening for connections on address: %s://%s", endpoint.scheme, address)
     log.info("driver %s version %s node %s", args.drivername, kvcsi.__version__, args.nodeid)
     while not stop.wait(1.0):
         pass
     log.info("shutting down")
+    reconciler.stop()
     server.stop(grace=5).wait()
     providers.close()
     return 0

@@ -4,7 +4,10 @@ Upstream counterpart: ``pkg/secrets-store/stats_reporter.go`` (names as exposed 
 ``node_publish_total``, ``node_publish_error_total``, ``node_unpublish_total``,
 ``node_unpublish_error_total``, ``rotation_reconcile_total``,
 ``rotation_reconcile_error_total``; labels ``os_type``, ``provider``, ``error_type``,
-``rotated``). A private registry keeps several drivers in one process (tests) apart.
+``rotated``; histograms ``rotation_reconcile_duration_sec`` and ``k8s_secret_duration_sec``
+with upstream's buckets, and ``sync_k8s_secret_total``, which upstream defines but never
+records and kvcsi records per Secret written). A private registry keeps several drivers in
+one process (tests) apart.
 """
 
 from __future__ import annotations
@@ -12,9 +15,11 @@ from __future__ import annotations
 import logging
 import sys
 
-from prometheus_client import CollectorRegistry, Counter, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
 OS_TYPE = "windows" if sys.platform.startswith("win") else "linux"
+# ExponentialBucketsRange(0.1, 2, 11), as upstream's stats reporter sets them
+DURATION_BUCKETS = tuple(round(0.1 * (2 / 0.1) ** (i / 10), 4) for i in range(11))
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +65,34 @@ class DriverMetrics:
             ["os_type", "provider", "error_type", "rotated"],
             registry=self.registry,
         )
+
+        self._rotation_duration = Histogram(
+            "rotation_reconcile_duration_sec",
+            "Duration of rotation republishes that called the provider, in seconds",
+            ["os_type"],
+            buckets=DURATION_BUCKETS,
+            registry=self.registry,
+        )
+        self._sync_secret = Counter(
+            "sync_k8s_secret",
+            "Kubernetes Secrets created or updated from mounted content",
+            ["os_type", "provider"],
+            registry=self.registry,
+        )
+        self._sync_secret_duration = Histogram(
+            "k8s_secret_duration_sec",
+            "Duration of Kubernetes Secret syncs that wrote, in seconds",
+            ["os_type"],
+            buckets=DURATION_BUCKETS,
+            registry=self.registry,
+        )
+
+    def rotation_duration(self, seconds: float) -> None:
+        self._rotation_duration.labels(OS_TYPE).observe(seconds)
+
+    def secret_synced(self, provider: str, written: int, seconds: float) -> None:
+        self._sync_secret.labels(OS_TYPE, provider).inc(written)
+        self._sync_secret_duration.labels(OS_TYPE).observe(seconds)
 
     def publish_ok(self, provider: str, rotated: bool = False) -> None:
         self._publish.labels(OS_TYPE, provider).inc()

@@ -5,18 +5,22 @@ Upstream counterpart: ``pkg/secrets-store/provider_client.go`` (``PluginClientBu
 ``--additional-provider-volume-paths`` dirs first, then ``--provider-volume``; first existing
 path wins; name must match ``^[a-zA-Z0-9_-]{0,30}$``), same dial behaviour (insecure,
 ``:authority`` ``localhost``, max receive size, waitForReady with a retry on UNAVAILABLE) and
-the same response checks. One difference, on purpose: discovery runs on every call and the
+the same response checks. Differences, on purpose: discovery runs on every call and the
 channel is rebuilt when the socket file is replaced (another path, or a new inode after a
 provider restart); upstream caches the first connection for the life of the process
-(AWS provider issue #461).
+(AWS provider issue #461). And a socket file nobody listens on (left behind by a provider
+that moved to the other directory) is passed over when a live one exists further down the
+list; upstream would keep dialling the dead first match.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import re
+import socket
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -65,7 +69,7 @@ class MountResult:
 
 @dataclass
 class _Connection:
-    identity: tuple[int, int]
+    identity: tuple[str, int, int]  # socket path, device, inode
     channel: grpc.Channel
     stub: provider_pb2_grpc.CSIDriverProviderStub
 
@@ -84,16 +88,26 @@ class ProviderClients:
         self._lock = threading.Lock()
 
     def socket_path(self, provider: str) -> str:
-        """The first ``<dir>/<provider>.sock`` that exists; raises ProviderNotFound."""
+        """The first live ``<dir>/<provider>.sock``; raises ProviderNotFound.
+
+        Existing socket files are tried in directory order; one that refuses connections
+        (stale) is skipped when a later one accepts. With no live socket the first existing
+        path is returned, so the call itself reports the failure.
+        """
         if not PLUGIN_NAME_RE.match(provider):
             raise ProviderNotFound(f'invalid provider: provider "{provider}"')
         tried = [os.path.join(d, f"{provider}.sock") for d in self.socket_dirs]
-        for candidate in tried:
-            if os.path.exists(candidate):
-                return candidate
-        raise ProviderNotFound(
-            f'provider not found: provider "{provider}" (looked for {", ".join(tried)})'
-        )
+        existing = [candidate for candidate in tried if os.path.exists(candidate)]
+        if not existing:
+            raise ProviderNotFound(
+                f'provider not found: provider "{provider}" (looked for {", ".join(tried)})'
+            )
+        if len(existing) > 1:
+            for candidate in existing:
+                if _accepts_connections(candidate) is not False:
+                    return candidate
+            log.warning("no provider listens on %s", ", ".join(existing))
+        return existing[0]
 
     def stub(self, provider: str) -> provider_pb2_grpc.CSIDriverProviderStub:
         """A stub on the provider's current socket, re-dialled if the socket file changed."""
@@ -102,13 +116,16 @@ class ProviderClients:
             info = os.stat(path)
         except FileNotFoundError as error:  # removed between discovery and now
             raise ProviderNotFound(f'provider not found: provider "{provider}"') from error
-        identity = (info.st_dev, info.st_ino)
+        identity = (path, info.st_dev, info.st_ino)
         with self._lock:
-            connection = self._connections.get(path)
+            connection = self._connections.get(provider)
             if connection is not None and connection.identity == identity:
                 return connection.stub
             if connection is not None:
-                log.info("provider socket %s was replaced; reconnecting", path)
+                log.info(
+                    "provider %s socket changed (%s -> %s); reconnecting",
+                    provider, connection.identity[0], path,
+                )
                 connection.channel.close()
             channel = grpc.insecure_channel(
                 f"unix:{os.path.abspath(path)}",
@@ -122,7 +139,7 @@ class ProviderClients:
             connection = _Connection(
                 identity, channel, provider_pb2_grpc.CSIDriverProviderStub(channel)
             )
-            self._connections[path] = connection
+            self._connections[provider] = connection
             return connection.stub
 
     def mount(
@@ -167,6 +184,21 @@ class ProviderClients:
             self._connections.clear()
 
 
+def _accepts_connections(path: str) -> bool | None:
+    """False when nothing listens on the unix socket ``path``; None when it cannot be told."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.settimeout(0.5)
+        probe.connect(path)
+    except OSError as error:
+        if error.errno in (errno.ECONNREFUSED, errno.ENOTSOCK, errno.ENOENT):
+            return False
+        return None
+    finally:
+        probe.close()
+    return True
+
+
 def _timeout(timeout: float | None) -> float:
     # grpc reports "no deadline" as a remaining time of ~9e18 seconds
     if timeout is None or timeout > NO_DEADLINE_THRESHOLD_SECONDS:
@@ -186,9 +218,11 @@ def _call_failed(error: grpc.RpcError) -> ProviderCallFailed:
 
 
 def _is_max_recv_msg_size(details: str) -> bool:
-    if "received message larger than max length allowed on current machine" in details:
+    """grpc-go says ``grpc: received message larger than max``; grpc-core capitalises it."""
+    lowered = details.lower()
+    if "received message larger than max length allowed on current machine" in lowered:
         return False
-    return "received message larger than max" in details
+    return "received message larger than max" in lowered
 
 
 def check_mount_response(response: provider_pb2.MountResponse) -> MountResult:

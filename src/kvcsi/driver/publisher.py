@@ -4,17 +4,21 @@ Upstream counterpart: ``NodePublishVolume`` / ``NodeUnpublishVolume`` in ``nodes
 and ``ensureMountPoint`` in ``utils.go`` (reference notes §2.2, §2.3). Plain Python over
 plain values, so the CSI servicer in :mod:`kvcsi.driver.node` only translates.
 
-Publish: validate; rotation gate; ensure the target directory and detect an existing mount;
-an already-mounted target with rotation off is an idempotent success with no provider call;
-otherwise read the SecretProviderClass, build the attributes, require readOnly, mount (first
-time only), call the provider, write its files atomically and record the pod status. A failed
-first publish unmounts what it mounted; a failed republish is logged and masked (kubelet
-would otherwise delete the mount directory, kubernetes/kubernetes#121271).
+Publish: validate; ensure the target directory and detect an existing mount; an
+already-mounted target with rotation off is an idempotent success with no provider call;
+otherwise read the SecretProviderClass; for a republish with rotation on, ask the rotation
+gate (:mod:`kvcsi.driver.rotation`: per-volume last fetch, backoff, on-demand refresh); build
+the attributes, require readOnly, mount (first time only), fetch through the coalescing
+fetcher (:mod:`kvcsi.driver.rotation_fetch`: one provider call per distinct request), write
+the files atomically, record the pod status (only when it changed) and sync the
+``secretObjects`` Secrets (:mod:`kvcsi.driver.secret_sync`). A failed first publish unmounts
+what it mounted; a failed republish keeps the content, records ``MountRotationFailed`` on the
+pod, backs off, and is masked from kubelet (which would otherwise delete the mount
+directory, kubernetes/kubernetes#121271).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -23,15 +27,16 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
+from kvcsi.driver import events as ev
 from kvcsi.driver import spc as spc_access
 from kvcsi.driver.atomic_writer import FileProjection, write_payload
-from kvcsi.driver.cluster_access import DriverClusterStore
+from kvcsi.driver.cluster_access import DriverClusterStore, NotFound
 from kvcsi.driver.errors import (
     DriverError,
     InvalidRequest,
     MountFailed,
-    ProviderNotFound,
     RecordStatusFailed,
     SecretProviderClassInvalid,
     TargetPathError,
@@ -39,10 +44,13 @@ from kvcsi.driver.errors import (
 from kvcsi.driver.metrics import DriverMetrics
 from kvcsi.driver.mounter import Mounter
 from kvcsi.driver.pod_status import build_pod_status, create_or_update_pod_status
-from kvcsi.driver.provider_client import ProviderClients
+from kvcsi.driver.provider_client import MountResult, ProviderClients
+from kvcsi.driver.rotation import BackoffPolicy, GateDecision, RotationGate
+from kvcsi.driver.rotation_fetch import CoalescedFetcher
+from kvcsi.driver.rotation_refresh import refresh_token
+from kvcsi.driver.secret_sync import SecretSyncer
+from kvcsi.driver.secret_sync_data import secret_objects_of
 
-# JSON of Go's os.FileMode(0644): the decimal string "420" (a deprecated field providers get).
-PERMISSION = json.dumps(0o644)
 MOCK_PROVIDER = "mock_provider"
 TARGET_DIR_MODE = 0o750
 
@@ -74,6 +82,7 @@ class PublisherConfig:
     node_id: str
     rotation_enabled: bool = False
     rotation_poll_interval: float = 120.0
+    rotation_backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
 
 
 class VolumePublisher:
@@ -92,6 +101,13 @@ class VolumePublisher:
         self.providers = providers
         self.mounter = mounter
         self.metrics = metrics or DriverMetrics()
+        self.gate = RotationGate(config.rotation_poll_interval, config.rotation_backoff)
+        self.fetcher = CoalescedFetcher(
+            providers, config.rotation_poll_interval, config.rotation_backoff
+        )
+        self.events = ev.EventRecorder(store, config.node_id)
+        self.syncer = SecretSyncer(store, self.events, self.metrics)
+        self._written_status: dict[str, dict] = {}  # target -> last pod status written
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -113,6 +129,8 @@ class VolumePublisher:
             except OSError as error:  # an unexpected filesystem failure: still clean up
                 return self._publish_failed(request, state, DriverError(str(error)))
             self.metrics.publish_ok(state.provider, rotated=outcome is PublishOutcome.REFRESHED)
+            if outcome is PublishOutcome.REFRESHED:
+                self.metrics.rotation_duration(time.monotonic() - state.started)
             return outcome
 
     def _publish_failed(
@@ -120,10 +138,20 @@ class VolumePublisher:
     ) -> PublishOutcome:
         self.metrics.publish_error(state.provider, error.error_type, rotated=state.is_remount)
         if state.is_remount:
+            delay = self.gate.failed(request.target_path, str(error), state.refresh_token)
             log.error(
-                "republish of %s failed; keeping the current contents: %s",
+                "republish of %s failed; keeping the current contents, next attempt in %.0fs: %s",
                 request.target_path,
+                delay,
                 error,
+            )
+            pod = spc_access.PodRef.from_volume_context(request.volume_context)
+            self.events.record(
+                ev.pod_reference(pod.namespace, pod.name, pod.uid),
+                ev.WARNING,
+                ev.MOUNT_ROTATION_FAILED,
+                f"failed to rotate objects for pod {pod.namespace}/{pod.name}, err: {error}; "
+                f"the mounted content is kept; next attempt in {delay:.0f}s",
             )
             return PublishOutcome.MASKED_ERROR
         if state.mounted_here:
@@ -143,12 +171,6 @@ class VolumePublisher:
 
         mounted = self._ensure_mount_point(target)
         state.is_remount = mounted
-        # Upstream gates on the directory mtime before checking the mount, so a retry of a
-        # failed first publish inside the interval could "succeed" with nothing mounted;
-        # here only a mounted volume can be skipped.
-        if mounted and self.config.rotation_enabled and self._inside_rotation_interval(target):
-            log.debug("skipping republish of %s: inside the rotation poll interval", target)
-            return PublishOutcome.SKIPPED
         if mounted and not self.config.rotation_enabled:
             log.info(
                 "target path %s is already mounted (pod %s/%s)", target, pod.namespace, pod.name
@@ -164,6 +186,21 @@ class VolumePublisher:
         if not spc_name:
             raise SecretProviderClassInvalid("secretProviderClass is not set")
         spc = spc_access.get_secret_provider_class(self.store, pod.namespace, spc_name)
+        # label even a skipped republish with the real provider (upstream counts it as "")
+        state.provider = str((spc.get("spec") or {}).get("provider") or state.provider)
+        decision = GateDecision.FETCH
+        if mounted:
+            # Upstream gates on the directory mtime, which stops gating once content is
+            # stable (every republish calls the provider) and never backs off; here the gate
+            # keeps each volume's last fetch, failures and refresh token. Only a mounted
+            # volume is ever skipped.
+            state.pod = self._get_pod(pod)
+            state.refresh_token = refresh_token(state.pod, spc)
+            decision = self.gate.decide(target, state.refresh_token)
+            if decision in (GateDecision.WAIT_INTERVAL, GateDecision.BACKING_OFF):
+                log.debug("skipping republish of %s: %s", target, decision.value)
+                return PublishOutcome.SKIPPED
+        state.started = time.monotonic()
         state.provider = spc_access.provider_of(spc)
         parameters = spc_access.parameters_of(spc)
         attributes = spc_access.build_attributes(parameters, context, request.secrets)
@@ -176,50 +213,76 @@ class VolumePublisher:
             state.mounted_here = True
 
         try:
-            object_versions = self._mount_content(state.provider, request, attributes, timeout)
+            outcome = self.fetcher.fetch(
+                state.provider,
+                attributes,
+                request.secrets,
+                target,
+                timeout,
+                use_cache=mounted and decision is not GateDecision.FORCED,
+            )
+            if outcome.error is not None:
+                raise outcome.error
+            assert outcome.result is not None
+            changed = self._write_content(target, outcome.result)
         except DriverError as cause:
             raise MountFailed(pod.namespace, pod.name, cause) from cause
 
+        object_versions = outcome.result.object_versions
         record = build_pod_status(pod, spc_name, target, self.config.node_id, object_versions)
-        try:
-            create_or_update_pod_status(self.store, record)
-        except Exception as cause:
-            raise RecordStatusFailed(pod.namespace, pod.name, cause) from cause
+        if self._written_status.get(target) != record:  # no write when nothing changed
+            try:
+                create_or_update_pod_status(self.store, record)
+            except Exception as cause:
+                raise RecordStatusFailed(pod.namespace, pod.name, cause) from cause
+            self._written_status[target] = record
+        self.gate.succeeded(target, outcome.finished_at, state.refresh_token)
+        if state.is_remount and changed:
+            self.events.record(
+                ev.pod_reference(pod.namespace, pod.name, pod.uid),
+                ev.NORMAL,
+                ev.MOUNT_ROTATION_COMPLETE,
+                f"successfully rotated mounted contents for spc {pod.namespace}/{spc_name}",
+            )
+        if not state.is_remount or changed or decision is GateDecision.FORCED:
+            self._sync_secrets(pod, state, spc, target)
         log.info("node publish volume complete for %s (pod %s/%s)", target, pod.namespace, pod.name)
         return PublishOutcome.REFRESHED if state.is_remount else PublishOutcome.MOUNTED
 
-    def _mount_content(
-        self,
-        provider: str,
-        request: PublishRequest,
-        attributes: Mapping[str, str],
-        timeout: float | None,
-    ) -> dict[str, str]:
-        try:
-            self.providers.socket_path(provider)
-        except ProviderNotFound as error:
-            raise ProviderNotFound(f'error connecting to provider "{provider}": {error}') from error
-        result = self.providers.mount(
-            provider,
-            attributes=json.dumps(dict(attributes), sort_keys=True, separators=(",", ":")),
-            secrets=_secrets_json(request.secrets),
-            target_path=request.target_path,
-            permission=PERMISSION,
-            timeout=timeout,
-        )
-        if result.files:
-            payload = {f.path: FileProjection(data=f.contents, mode=f.mode) for f in result.files}
-            write_payload(request.target_path, payload)
-        else:
+    def _write_content(self, target: str, result: MountResult) -> bool:
+        """Write the provider's files; True when the visible content changed."""
+        if not result.files:
             log.debug("empty files in mount response; the provider may write its own files")
-        return result.object_versions
-
-    def _inside_rotation_interval(self, target: str) -> bool:
-        try:
-            modified = os.stat(target).st_mtime
-        except OSError:
             return False
-        return time.time() < modified + self.config.rotation_poll_interval
+        payload = {f.path: FileProjection(data=f.contents, mode=f.mode) for f in result.files}
+        return write_payload(target, payload)
+
+    def _get_pod(self, pod: spc_access.PodRef) -> dict[str, Any] | None:
+        try:
+            return self.store.get("v1", "Pod", pod.namespace, pod.name)
+        except NotFound:
+            return None
+        except Exception as error:  # noqa: BLE001 - the pod is optional context here
+            log.debug("cannot read pod %s/%s: %s", pod.namespace, pod.name, error)
+            return None
+
+    def _sync_secrets(
+        self, pod: spc_access.PodRef, state: _PublishState, spc: dict, target: str
+    ) -> None:
+        """Sync ``secretObjects``; never fails the publish (upstream runs it apart)."""
+        if not secret_objects_of(spc):
+            return
+        pod_obj = state.pod or self._get_pod(pod) or {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": pod.name, "namespace": pod.namespace, "uid": pod.uid},
+        }
+        try:
+            self.syncer.sync(
+                pod_obj, spc, target, provider=state.provider, rotation=state.is_remount
+            )
+        except Exception:  # noqa: BLE001 - a sync bug must not fail the mount
+            log.exception("secret sync for %s failed", target)
 
     def _ensure_mount_point(self, target: str) -> bool:
         """Create the target if missing; True when a healthy volume is already mounted."""
@@ -256,6 +319,8 @@ class VolumePublisher:
         if not target_path:
             raise InvalidRequest("Target path missing in request")
         with self._lock_for(target_path):
+            self.gate.forget(target_path)
+            self._written_status.pop(target_path, None)
             try:
                 self._unpublish(target_path)
             except DriverError:
@@ -296,6 +361,9 @@ class _PublishState:
     provider: str
     is_remount: bool = False
     mounted_here: bool = False
+    refresh_token: str = ""
+    pod: dict[str, Any] | None = None
+    started: float = 0.0
 
 
 def validate_publish_request(request: PublishRequest) -> None:
@@ -309,9 +377,3 @@ def validate_publish_request(request: PublishRequest) -> None:
     if not request.volume_context:
         raise InvalidRequest("Volume attributes missing in request")
 
-
-def _secrets_json(secrets: Mapping[str, str]) -> str:
-    """Go's ``json.Marshal`` of the secrets map: ``null`` when there are none."""
-    if not secrets:
-        return "null"
-    return json.dumps(dict(secrets), sort_keys=True, separators=(",", ":"))

@@ -6,13 +6,18 @@ with the container's ``env`` and ``workingDir``; a container without ``command``
 placeholder (``sleep infinity``) so the pod still runs and can be exec'd into. As root, every
 volumeMount's host path is bind-mounted at its ``mountPath`` inside a private mount namespace
 (``unshare --mount --propagation private``; read-only binds for ``readOnly`` mounts), so the
-process sees the CSI volume exactly where the pod spec says. Without root there is no
-namespace: mountPaths are not mapped and ``KVCSI_VOLUME_<NAME>`` carries each volume's host
-path instead. The container's pid is recorded in ``<container>.pid`` for ``exec``.
+process sees the CSI volume exactly where the pod spec says. Without root, an unprivileged
+user namespace gives the same view (``unshare --user --map-root-user --mount``; missing
+mountPath directories are made inside the namespace, see :mod:`kvcsi.node.container_init`).
+Where neither works there is no namespace: mountPaths are not mapped and
+``KVCSI_VOLUME_<NAME>`` carries each volume's host path instead. The container's pid is
+recorded in ``<container>.pid`` for ``exec``.
 """
 
 from __future__ import annotations
 
+import enum
+import functools
 import logging
 import os
 import re
@@ -42,9 +47,35 @@ class ContainerConfigError(Exception):
     kubelet reports it as ``Error: <text>`` with reason CreateContainerConfigError."""
 
 
+class NamespaceMode(enum.Enum):
+    """How containers get their own mount namespace."""
+
+    ROOT = "root"  # unshare --mount: mount points may be created on the host
+    USER = "user"  # unshare --user --map-root-user --mount: everything stays in the namespace
+    NONE = "none"  # no namespace: volumes reach the process through KVCSI_VOLUME_<NAME>
+
+
+@functools.cache
+def _user_namespaces_work() -> bool:
+    try:
+        probe = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "true"],
+                               capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+def namespace_mode() -> NamespaceMode:
+    """Root gets plain mount namespaces; others an unprivileged user namespace if allowed."""
+    if shutil.which("unshare") is None:
+        return NamespaceMode.NONE
+    if os.geteuid() == 0:
+        return NamespaceMode.ROOT
+    return NamespaceMode.USER if _user_namespaces_work() else NamespaceMode.NONE
+
+
 def use_mount_namespaces() -> bool:
-    """Private mount namespaces need root and util-linux ``unshare``."""
-    return os.geteuid() == 0 and shutil.which("unshare") is not None
+    return namespace_mode() is not NamespaceMode.NONE
 
 
 def expand_references(text: str, env: Mapping[str, str]) -> str:
@@ -172,16 +203,19 @@ def _ensure_mount_point(mount: BindMount) -> None:
 
 
 def launch_argv(argv: Sequence[str], mounts: Sequence[BindMount], workdir: str | None,
-                namespaced: bool) -> list[str]:
+                mode: NamespaceMode) -> list[str]:
     """The host command line that starts the container process."""
-    if not namespaced:
+    if mode is NamespaceMode.NONE:
         return list(argv)
     init = [sys.executable, "-I", "-m", "kvcsi.node.container_init"]
     for mount in mounts:
         init += ["--ro-bind" if mount.read_only else "--bind", str(mount.source), mount.target]
     if workdir:
         init += ["--workdir", workdir]
-    return ["unshare", "--mount", "--propagation", "private", "--", *init, "--", *argv]
+    unshare = ["unshare", "--mount", "--propagation", "private"]
+    if mode is NamespaceMode.USER:
+        unshare = ["unshare", "--user", "--map-root-user", "--mount", "--propagation", "private"]
+    return [*unshare, "--", *init, "--", *argv]
 
 
 def process_start_time(pid: int) -> str | None:
@@ -198,17 +232,24 @@ def start_container(pod_dir: PodLayout, container: Mapping[str, Any], env: Mappi
     """Start one container process; stdout and stderr go to ``<container>.log``."""
     global _warned_no_namespace
     name = container["name"]
-    namespaced = use_mount_namespaces()
+    mode = namespace_mode()
     mounts = bind_mounts(container, volume_paths)
     workdir = container.get("workingDir")
-    if namespaced:
+    if mode is NamespaceMode.ROOT:
         for mount in mounts:
             _ensure_mount_point(mount)
     elif mounts and not _warned_no_namespace:
         _warned_no_namespace = True
-        log.warning("not running as root: containers run without a mount namespace, so "
-                    "volumeMounts are not mapped to their mountPath; each volume's host path "
-                    "is in the environment as KVCSI_VOLUME_<NAME>")
+        if mode is NamespaceMode.USER:
+            log.warning("not running as root: containers run in unprivileged user namespaces; "
+                        "volumes are mapped at their mountPath inside them (missing "
+                        "directories are made there, not on the host)")
+        else:
+            log.warning("not running as root and user namespaces are unavailable: containers "
+                        "run without a mount namespace, so volumeMounts are not mapped to "
+                        "their mountPath; each volume's host path is in the environment as "
+                        "KVCSI_VOLUME_<NAME>")
+    namespaced = mode is not NamespaceMode.NONE
     argv = container_argv(container, env)
     if not container.get("command"):
         log.info("container %s has no command; images are not run locally, so it runs %s",
@@ -219,7 +260,7 @@ def start_container(pod_dir: PodLayout, container: Mapping[str, Any], env: Mappi
     pod_dir.root.mkdir(parents=True, exist_ok=True)
     with open(pod_dir.container_log(name), "ab") as sink:
         process = subprocess.Popen(  # noqa: S603 - list argv, never a shell
-            launch_argv(argv, mounts, workdir, namespaced),
+            launch_argv(argv, mounts, workdir, mode),
             env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL, stdout=sink,
             stderr=subprocess.STDOUT, start_new_session=True,
         )

@@ -4,8 +4,9 @@ Counterparts: kubelet's exec and containerLogs handlers (``/exec``, ``/container
 ``exec_in_pod`` runs argv inside the container's mount namespace with the container's
 environment (``nsenter --target <pid> --mount`` from util-linux; the pid comes from
 ``<container>.pid`` in the pod dir, the environment from ``/proc/<pid>/environ``, the working
-directory from ``/proc/<pid>/cwd``). Without root there is no namespace to enter and argv runs
-on the host with the same environment. Errors are :class:`PodAccessError` carrying kubectl's
+directory from ``/proc/<pid>/cwd``); a container in an unprivileged user namespace (no root)
+is entered with ``--user`` too. A container without a namespace runs argv on the host with
+the same environment. Errors are :class:`PodAccessError` carrying kubectl's
 text.
 """
 
@@ -99,12 +100,20 @@ def container_environment(pid: int) -> dict[str, str]:
     return env
 
 
+def _same_namespace(pid: int, kind: str) -> bool:
+    return os.readlink(f"/proc/{pid}/ns/{kind}") == os.readlink(f"/proc/self/ns/{kind}")
+
+
 def exec_command(pid: int, argv: Sequence[str]) -> list[str]:
-    """The host command line that runs argv in the container with pid ``pid``."""
+    """The host command line that runs argv in the container with pid ``pid``: into its
+    mount namespace, and its user namespace too when it runs in one (no root)."""
     cwd = os.readlink(f"/proc/{pid}/cwd")
-    if os.geteuid() == 0 and shutil.which("nsenter"):
-        return ["nsenter", f"--target={pid}", "--mount", f"--wd={cwd}", "--", *argv]
-    return list(argv)
+    if not shutil.which("nsenter") or _same_namespace(pid, "mnt"):
+        return list(argv)
+    namespaces = ["--mount"]
+    if not _same_namespace(pid, "user"):
+        namespaces = ["--user", "--mount", "--preserve-credentials"]
+    return ["nsenter", f"--target={pid}", *namespaces, f"--wd={cwd}", "--", *argv]
 
 
 def exec_in_pod(home: Path | str, cluster: str | None, namespace: str, pod: str,

@@ -25,6 +25,7 @@ from kvcsi.node import events, volumes
 from kvcsi.node.layout import NodeLayout
 from kvcsi.node.pod_status import ContainerRecord, pod_status, remember_transitions
 from kvcsi.node.registration import PluginRegistry
+from kvcsi.node.service_account_tokens import ServiceAccountTokens
 from kvcsi.node.settings import KubeletSettings
 from kvcsi.node.supervisor import terminate_process_group
 
@@ -41,6 +42,7 @@ class NodeContext:
     layout: NodeLayout
     registry: PluginRegistry
     connect: Callable[[Path], Any]
+    service_account_tokens: ServiceAccountTokens | None = None
 
 
 class PodWorker(threading.Thread):
@@ -137,7 +139,7 @@ class PodWorker(threading.Thread):
     def _setup(self, store: Any, volume: dict[str, Any]) -> volumes.MountedVolume | None:
         if "csi" in volume:
             return volumes.setup_csi(store, self.node.registry, self.pod, volume, self.pod_dir,
-                                     self.node.node_name)
+                                     self.node.node_name, self.node.service_account_tokens)
         return volumes.setup_simple(store, self.pod, volume, self.pod_dir)
 
     def _republish(self, store: Any) -> None:

@@ -24,6 +24,7 @@ from kvcsi.node.discovery import ClusterDiscovery, ClusterSpec, NodeSpec
 from kvcsi.node.layout import HomeLayout
 from kvcsi.node.pod_worker import NodeContext, PodWorker
 from kvcsi.node.registration import PluginRegistry
+from kvcsi.node.service_account_tokens import ServiceAccountTokens
 from kvcsi.node.settings import KubeletSettings
 from kvcsi.node.socket_paths import prune_dangling
 
@@ -57,6 +58,7 @@ class ClusterRuntime:
         self._csi_nodes: dict[str, dict[str, str]] = {}
         self._daemonsets: list[dict[str, Any]] = []
         self._reported_at = 0.0
+        self._token_sources: dict[str, ServiceAccountTokens] = {}
         self.plugins = plugins.PluginSet(spec.root.name)
 
     @property
@@ -180,7 +182,19 @@ class ClusterRuntime:
     def _context(self, node: str) -> NodeContext:
         return NodeContext(cluster=self.name, store_path=self.spec.store_path, node_name=node,
                            layout=self._node_layout(node), registry=self._registries[node],
-                           connect=self._connect)
+                           connect=self._connect,
+                           service_account_tokens=self._service_account_tokens(node))
+
+    def _service_account_tokens(self, node: str) -> ServiceAccountTokens | None:
+        """The node's TokenRequest client (one per node, so its token cache is shared)."""
+        spec = next((n for n in self.spec.nodes if n.name == node), None)
+        if spec is None or not spec.imds_endpoint:
+            return None
+        source = self._token_sources.get(node)
+        if source is None or source.imds_endpoint != spec.imds_endpoint.rstrip("/"):
+            source = self._token_sources[node] = ServiceAccountTokens(
+                self.layout.home, self.spec.root / "cluster.json", node, spec.imds_endpoint)
+        return source
 
     @staticmethod
     def _delete_orphan(store: Any, pod: dict[str, Any]) -> None:

@@ -5,7 +5,9 @@ volumes, plus the simple in-tree kinds a pod here may use (``emptyDir``, ``hostP
 ``secret``, ``configMap``). For a CSI volume kubelet, in this order: finds the registered
 driver; checks the CSIDriver object allows ``Ephemeral``; creates the volume dir (0750);
 reads the ``nodePublishSecretRef`` Secret; adds the pod-info keys when
-``podInfoOnMount: true``; saves ``vol_data.json``; calls NodePublishVolume. The volume id of
+``podInfoOnMount: true``; adds the service-account tokens of the CSIDriver's
+``tokenRequests`` (:mod:`kvcsi.node.service_account_tokens`); saves ``vol_data.json``; calls
+NodePublishVolume. The volume id of
 an inline volume is ``csi-<sha256(podUID + volumeName)>`` (``makeVolumeHandle``). Each error
 text here is the one kubelet puts after ``MountVolume.SetUp failed for volume "<vol>" : ``.
 """
@@ -31,6 +33,7 @@ from kvcsi.node import csi_client
 from kvcsi.node.csi_client import CSICallError, PublishRequest
 from kvcsi.node.layout import PodLayout
 from kvcsi.node.registration import PluginRegistry
+from kvcsi.node.service_account_tokens import ServiceAccountTokenError, ServiceAccountTokens
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +123,8 @@ def pod_info_attributes(pod: Mapping[str, Any]) -> dict[str, str]:
 
 
 def build_publish_request(store: Any, pod: Mapping[str, Any], volume: Mapping[str, Any],
-                          target: Path, csi_driver: Mapping[str, Any] | None) -> PublishRequest:
+                          target: Path, csi_driver: Mapping[str, Any] | None,
+                          tokens: ServiceAccountTokens | None = None) -> PublishRequest:
     """The NodePublishVolume request kubelet sends for one inline CSI volume."""
     csi = volume.get("csi") or {}
     metadata = pod.get("metadata") or {}
@@ -128,6 +132,12 @@ def build_publish_request(store: Any, pod: Mapping[str, Any], volume: Mapping[st
     context = {str(k): str(v) for k, v in (csi.get("volumeAttributes") or {}).items()}
     if csi_driver is not None and (csi_driver.get("spec") or {}).get("podInfoOnMount"):
         context.update(pod_info_attributes(pod))
+    if tokens is not None:
+        try:
+            context.update(tokens.attributes(store, pod, csi_driver))
+        except ServiceAccountTokenError as error:
+            raise VolumeSetupError(f"{CSI_LOG_PREFIX}mounter.SetUpAt failed to get service "
+                                   f"accoount token attributes: {error}") from None
     return PublishRequest(
         volume_id=volume_handle(metadata.get("uid", ""), volume["name"]),
         target_path=str(target),
@@ -170,7 +180,8 @@ def remove_mount_dir(target: Path) -> None:
 
 
 def setup_csi(store: Any, registry: PluginRegistry, pod: Mapping[str, Any],
-              volume: Mapping[str, Any], pod_dir: PodLayout, node_name: str) -> MountedVolume:
+              volume: Mapping[str, Any], pod_dir: PodLayout, node_name: str,
+              tokens: ServiceAccountTokens | None = None) -> MountedVolume:
     """SetUpAt for one inline CSI volume (also used for republish); raises VolumeSetupError."""
     csi = volume.get("csi") or {}
     driver = str(csi.get("driver", ""))
@@ -181,7 +192,7 @@ def setup_csi(store: Any, registry: PluginRegistry, pod: Mapping[str, Any],
     check_lifecycle_mode(driver, csi_driver)
     target = pod_dir.csi_target_path(volume["name"])
     target.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
-    request = build_publish_request(store, pod, volume, target, csi_driver)
+    request = build_publish_request(store, pod, volume, target, csi_driver, tokens)
     vol_data = {"specVolID": volume["name"], "volumeHandle": request.volume_id,
                 "driverName": driver, "nodeName": node_name, "volumeLifecycleMode": "Ephemeral"}
     (target.parent / VOL_DATA_FILE).write_text(json.dumps(vol_data))

@@ -15,7 +15,8 @@ mode                   chosen when
                        (``clientid``/``clientsecret``, keys matched case-insensitively)
 =====================  =======================================================================
 
-Failures read ``failed to build auth config for mode <mode>: <cause>``. The resulting
+Failures read ``failed to build auth config for mode <mode>: <cause>``; when no identity is
+configured at all, upstream's cause is followed by the ways to supply one. The resulting
 :class:`AuthConfig` holds credentials material (a client secret or an assertion); its
 ``repr`` hides them.
 """
@@ -77,9 +78,17 @@ def parse_workload_identity_token(tokens_json: str) -> str:
     return token
 
 
+NO_IDENTITY_HINT = (
+    "; no identity is configured: set useVMManagedIdentity: \"true\" (the node's managed "
+    "identity, with userAssignedIdentityID for a user-assigned one), clientID (workload "
+    "identity), or a nodePublishSecretRef Secret with clientid and clientsecret (service "
+    "principal)")
+
+
 def _service_principal(secrets: Mapping[str, str]) -> tuple[str, str]:
     if not secrets:
-        raise ValueError("failed to get credentials, nodePublishSecretRef secret is not set")
+        raise ValueError("failed to get credentials, nodePublishSecretRef secret is not set"
+                         + NO_IDENTITY_HINT)
     lowered = {key.lower(): value for key, value in secrets.items()}
     client_id = str(lowered.get("clientid", "")).strip()
     if not client_id:

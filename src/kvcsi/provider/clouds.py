@@ -2,7 +2,8 @@
 
 Upstream counterpart: the go-autorest environment table (``autorest/azure/environments.go``)
 as used by ``pkg/provider/provider.go`` (``cloudName``, ``cloudEnvFileName``,
-``AZURE_ENVIRONMENT_FILEPATH``) and the vault-name check of ``getVaultURL``.
+``AZURE_ENVIRONMENT_FILEPATH``; kvcsi never changes that variable) and the vault-name
+check of ``getVaultURL``.
 
 ``AzureStackCloud`` is any custom cloud: its endpoints come from a JSON environment file
 (camelCase go-autorest keys; this provider reads ``name``, ``activeDirectoryEndpoint``,
@@ -101,11 +102,16 @@ def load_environment_file(path: str) -> CloudEnvironment:
     )
 
 
-def environment_from_name(name: str) -> CloudEnvironment:
-    """go-autorest ``EnvironmentFromName``: built-ins by upper-cased name, or the stack file."""
+def environment_from_name(name: str, environment_file: str | None = None) -> CloudEnvironment:
+    """go-autorest ``EnvironmentFromName``: built-ins by upper-cased name, or the stack file.
+
+    The stack file is ``environment_file`` when given, else ``$AZURE_ENVIRONMENT_FILEPATH``.
+    """
     upper = name.upper()
     if upper == AZURE_STACK_CLOUD.upper():
-        return load_environment_file(os.environ.get(AZURE_ENVIRONMENT_FILEPATH_ENV, ""))
+        if not environment_file:
+            environment_file = os.environ.get(AZURE_ENVIRONMENT_FILEPATH_ENV, "")
+        return load_environment_file(environment_file)
     try:
         return BUILTIN_CLOUDS[upper]
     except KeyError:
@@ -116,16 +122,16 @@ def environment_from_name(name: str) -> CloudEnvironment:
 
 def resolve_cloud(cloud_name: str, cloud_env_file_name: str,
                   default_cloud: str) -> CloudEnvironment:
-    """Steps 6–7 of a mount: apply ``cloudEnvFileName`` and look the cloud up.
+    """Steps 6–7 of a mount: look the cloud up, with ``cloudEnvFileName`` for AzureStackCloud.
 
-    A non-empty ``cloudEnvFileName`` sets ``AZURE_ENVIRONMENT_FILEPATH`` for the whole process
-    and it stays set, as upstream does.
+    Upstream sets the process-wide ``AZURE_ENVIRONMENT_FILEPATH`` from ``cloudEnvFileName``
+    and it stays set, so one SecretProviderClass changes the cloud of every later mount that
+    names none. kvcsi applies the file to this mount only; a mount without
+    ``cloudEnvFileName`` uses the provider's own ``$AZURE_ENVIRONMENT_FILEPATH``.
     """
-    if cloud_env_file_name:
-        os.environ[AZURE_ENVIRONMENT_FILEPATH_ENV] = cloud_env_file_name
     name = cloud_name or default_cloud
     try:
-        return environment_from_name(name)
+        return environment_from_name(name, cloud_env_file_name or None)
     except CloudLookupError as error:
         raise MountError(f"cloudName {name} is not valid, error: {error}") from None
 

@@ -14,6 +14,7 @@ class MountError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+        self.warnings: list[str] = []
 
     def __str__(self) -> str:
         return self.message

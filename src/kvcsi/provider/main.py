@@ -8,8 +8,8 @@ flag                                        default                    notes
 ==========================================  =========================  ==========================
 ``--endpoint``                              ``unix:///tmp/azure.sock``  ``unix://`` or ``tcp://``
 ``--cloud-name``                            ``AzurePublicCloud``       when a class has none
-``--construct-pem-chain``                   true                       (PKCS#12 conversion: later)
-``--write-cert-and-key-in-separate-files``  false                      (accepted; later)
+``--construct-pem-chain``                   true                       PKCS#12 chain leaf → root
+``--write-cert-and-key-in-separate-files``  false                      also ``<file>.crt/.key``
 ``--healthz-port`` / ``--healthz-path``     8989 / ``/healthz``        port 0 disables
 ``--healthz-timeout``                       ``5s``
 ``--metrics-backend``                       ``Prometheus``             only Prometheus
@@ -38,12 +38,12 @@ from kvcsi import __version__
 from kvcsi.provider.clouds import AZURE_PUBLIC_CLOUD, is_known_cloud_name
 from kvcsi.provider.endpoint import EndpointError
 from kvcsi.provider.healthz import HealthzServer
-from kvcsi.provider.keyvault import AzureKeyVault
+from kvcsi.provider.keyvault import AzureKeyVault, MeteredKeyVault
 from kvcsi.provider.logs import configure_logging
 from kvcsi.provider.metrics import ProviderMetrics
 from kvcsi.provider.mount import ProviderSettings
 from kvcsi.provider.params import BoolSyntaxError, parse_go_bool
-from kvcsi.provider.server import CSIDriverProviderServicer, MeteredKeyVault, start_server
+from kvcsi.provider.server import CSIDriverProviderServicer, start_server
 
 DEFAULT_ENDPOINT = "unix:///tmp/azure.sock"
 log = logging.getLogger("kvcsi.provider")
@@ -141,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         default_cloud=args.cloud_name,
         construct_pem_chain=args.construct_pem_chain,
         write_cert_and_key_in_separate_files=args.write_cert_and_key_in_separate_files)
-    servicer = CSIDriverProviderServicer(MeteredKeyVault(AzureKeyVault(), metrics), settings)
+    gateway = MeteredKeyVault(AzureKeyVault(), metrics.observe_keyvault)
+    servicer = CSIDriverProviderServicer(gateway, settings)
     try:
         running = start_server(args.endpoint, servicer, metrics=metrics)
     except EndpointError as error:

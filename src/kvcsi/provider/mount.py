@@ -8,45 +8,57 @@ A mount is all-or-nothing, in upstream's order: decode the request, check the pa
 (:mod:`~kvcsi.provider.params`), resolve the cloud (:mod:`~kvcsi.provider.clouds`), pick the
 identity (:mod:`~kvcsi.provider.auth`), parse and validate ``objects``
 (:mod:`~kvcsi.provider.objects`); an empty list succeeds with nothing; then check the vault
-name and fetch every object through a :class:`~kvcsi.provider.keyvault.KeyVaultGateway`.
-Nothing is cached between mounts except credentials and clients inside the gateway.
+name and fetch every object (:mod:`~kvcsi.provider.fetch`) through a
+:class:`~kvcsi.provider.keyvault.KeyVaultGateway`.
 
-Supported now: ``objectType: secret`` (plain secrets, PEM-backed certificate secrets, and
-PKCS#12-backed ones with ``objectFormat: pfx``), ``objectEncoding``, ``filePermission``.
-``key``, ``cert``, PKCS#12→PEM conversion and version history fail with a clear
-"not supported by kvcsi yet" error.
+Unlike upstream, which fetches objects one after another, the objects of one mount are fetched
+concurrently on a bounded, process-wide pool (``MAX_CONCURRENT_FETCHES``, or
+``$KVCSI_PROVIDER_FETCH_CONCURRENCY``); files keep ``objects`` order and
+the first failing object (in ``objects`` order) is the error. Warnings (unknown, deprecated or
+misplaced keys; chains left in PFX order) are returned with the result, and with the error
+as :attr:`MountError.warnings`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
+import concurrent.futures
 import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+import os
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, TypeVar
 
-from kvcsi.provider.auth import AuthConfig, build_auth_config
-from kvcsi.provider.clouds import AZURE_PUBLIC_CLOUD, CloudEnvironment, resolve_cloud, vault_url
+from kvcsi.provider.auth import build_auth_config
+from kvcsi.provider.clouds import AZURE_PUBLIC_CLOUD, resolve_cloud, vault_url
+from kvcsi.provider.content_encoding import decode_base64, decode_hex  # noqa: F401 (re-export)
 from kvcsi.provider.errors import MountError
-from kvcsi.provider.keyvault import KeyVaultFetchError, KeyVaultGateway, SecretBundle
-from kvcsi.provider.objects import (
-    ENCODING_BASE64,
-    ENCODING_HEX,
-    FORMAT_PFX,
-    OBJECT_TYPE_CERT,
-    OBJECT_TYPE_KEY,
-    OBJECT_TYPE_SECRET,
-    KeyVaultObject,
-    parse_file_permission,
-    parse_objects,
-    validate_objects,
+from kvcsi.provider.fetch import (
+    FetchedFile,
+    FetchSettings,
+    FetchTarget,
+    PlannedObject,
+    fetch_planned,
+    plan_versions,
 )
+from kvcsi.provider.keyvault import KeyVaultGateway
+from kvcsi.provider.objects import object_warnings, parse_objects, validate_objects
+from kvcsi.provider.param_warnings import parameter_warnings
 from kvcsi.provider.params import parse_mount_parameters
 
 DEFAULT_PERMISSION = 0o644
-CONTENT_TYPE_PEM = "application/x-pem-file"
-CONTENT_TYPE_PKCS12 = "application/x-pkcs12"
+MAX_CONCURRENT_FETCHES = 64
+FETCH_CONCURRENCY_ENV = "KVCSI_PROVIDER_FETCH_CONCURRENCY"
+
+
+def fetch_concurrency() -> int:
+    """The fetch pool size: ``$KVCSI_PROVIDER_FETCH_CONCURRENCY`` (1 = one by one, as
+    upstream), else ``MAX_CONCURRENT_FETCHES``."""
+    try:
+        value = int(os.environ.get(FETCH_CONCURRENCY_ENV, ""))
+    except ValueError:
+        return MAX_CONCURRENT_FETCHES
+    return max(1, value)
 
 
 class MountedFile(NamedTuple):
@@ -68,6 +80,7 @@ class ObjectVersion(NamedTuple):
 class MountResult:
     files: list[MountedFile]
     object_versions: list[ObjectVersion]
+    warnings: list[str] = field(default_factory=list, compare=False)
 
 
 @dataclass(frozen=True)
@@ -78,8 +91,38 @@ class ProviderSettings:
     construct_pem_chain: bool = True
     write_cert_and_key_in_separate_files: bool = False
 
+    @property
+    def fetch(self) -> FetchSettings:
+        return FetchSettings(self.construct_pem_chain, self.write_cert_and_key_in_separate_files)
+
 
 Progress = Callable[[str], None]
+T = TypeVar("T")
+R = TypeVar("R")
+
+_pool_lock = threading.Lock()
+_pool: concurrent.futures.ThreadPoolExecutor | None = None
+
+
+def _fetch_pool() -> concurrent.futures.ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = concurrent.futures.ThreadPoolExecutor(
+                max_workers=fetch_concurrency(), thread_name_prefix="kvcsi-fetch")
+        return _pool
+
+
+def _run_all(items: Sequence[T], work: Callable[[T], R]) -> list[R]:
+    """``work`` over ``items`` on the fetch pool; results in order; the first failure raises."""
+    if len(items) <= 1:
+        return [work(item) for item in items]
+    futures = [_fetch_pool().submit(work, item) for item in items]
+    try:
+        return [future.result() for future in futures]
+    finally:
+        for future in futures:
+            future.cancel()
 
 
 def _go_json_error(error: ValueError, text: str) -> str:
@@ -123,110 +166,62 @@ def _decode_permission(text: str) -> int:
     return value
 
 
-def decode_base64(text: str) -> bytes:
-    """Go ``base64.StdEncoding.DecodeString`` (CR/LF ignored), with Go's error text."""
-    alphabet = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
-    for index, char in enumerate(text):
-        if char not in alphabet and char not in "\r\n":
-            raise ValueError(f"illegal base64 data at input byte {index}")
-    compact = text.replace("\r", "").replace("\n", "")
-    try:
-        return base64.b64decode(compact, validate=True)
-    except binascii.Error:
-        position = len(compact) - len(compact) % 4 if len(compact) % 4 else len(compact)
-        if "=" in compact:
-            position = compact.index("=")
-        raise ValueError(f"illegal base64 data at input byte {position}") from None
-
-
-def decode_hex(text: str) -> bytes:
-    """Go ``hex.DecodeString`` with its error texts."""
-    digits = set("0123456789abcdefABCDEF")
-    for char in text[: len(text) - len(text) % 2]:
-        if char not in digits:
-            raise ValueError(f"encoding/hex: invalid byte: U+{ord(char):04X} {char!r}")
-    if len(text) % 2:
-        raise ValueError("encoding/hex: odd length hex string")
-    return bytes.fromhex(text)
-
-
-def _secret_text(obj: KeyVaultObject, bundle: SecretBundle) -> str:
-    """What a secret object's file holds before ``objectEncoding`` (upstream getSecret)."""
-    if not bundle.certificate_backed:
-        return bundle.value
-    content_type = bundle.content_type or ""
-    if content_type == CONTENT_TYPE_PEM:
-        return bundle.value
-    if content_type == CONTENT_TYPE_PKCS12:
-        if obj.object_format.lower() == FORMAT_PFX:
-            return bundle.value
-        raise MountError(f"{obj.describe()}: converting a PKCS#12 certificate to PEM is not "
-                         "supported by kvcsi yet; set objectFormat: pfx")
-    raise MountError(f"{obj.describe()}: failed to get certificate. "
-                     f"unknown content type '{content_type}'")
-
-
-def _encode(obj: KeyVaultObject, text: str) -> bytes:
-    encoding = obj.object_encoding.lower()
-    try:
-        if encoding == ENCODING_BASE64:
-            return decode_base64(text)
-        if encoding == ENCODING_HEX:
-            return decode_hex(text)
-    except ValueError as error:
-        # Upstream returns these decode errors without the per-object prefix.
-        raise MountError(str(error)) from None
-    return text.encode("utf-8")
-
-
-def _fetch_secret(obj: KeyVaultObject, gateway: KeyVaultGateway, url: str, auth: AuthConfig,
-                  cloud: CloudEnvironment) -> SecretBundle:
-    if obj.object_type in (OBJECT_TYPE_KEY, OBJECT_TYPE_CERT):
-        raise MountError(f"{obj.describe()}: objectType {obj.object_type} is not supported "
-                         "by kvcsi yet; use objectType: secret")
-    if obj.object_type != OBJECT_TYPE_SECRET:
-        raise MountError(f"{obj.describe()}: Invalid vaultObjectTypes. "
-                         "Should be secret, key, or cert")
-    if obj.object_version_history > 1:
-        raise MountError(f"{obj.describe()}: objectVersionHistory is not supported by kvcsi yet")
-    try:
-        return gateway.get_secret(url, auth, cloud, obj.object_name, obj.object_version)
-    except KeyVaultFetchError as error:
-        raise MountError(f"{obj.describe()}: {error}") from None
-
-
 def mount(attributes_json: str, secrets_json: str = "null", permission_json: str = "420", *,
           gateway: KeyVaultGateway, settings: ProviderSettings | None = None,
           progress: Progress | None = None) -> MountResult:
-    """Run one mount; raise :class:`MountError` with upstream's text on any failure."""
+    """Run one mount; raise :class:`MountError` (upstream's text) on any failure."""
     settings = settings or ProviderSettings()
     report = progress or (lambda step: None)
 
     attributes = _decode_string_map(attributes_json, "attributes") or {}
     secrets = _decode_string_map(secrets_json, "secrets")
     default_mode = _decode_permission(permission_json)
+    warnings = parameter_warnings(attributes)
+    try:
+        return _mount(attributes, secrets, default_mode, warnings, gateway, settings, report)
+    except MountError as error:
+        error.warnings = warnings + [w for w in error.warnings if w not in warnings]
+        raise
 
+
+def _mount(attributes: Mapping[str, str], secrets: Mapping[str, str] | None,
+           default_mode: int, warnings: list[str], gateway: KeyVaultGateway,
+           settings: ProviderSettings, report: Progress) -> MountResult:
     params = parse_mount_parameters(attributes)
     report("resolving the cloud environment")
     cloud = resolve_cloud(params.cloud_name, params.cloud_env_file_name, settings.default_cloud)
     auth = build_auth_config(params, secrets)
     objects = parse_objects(params.objects)
-    validate_objects(objects)
+    validate_objects(objects)  # an element without objectName names its unknown keys itself
+    warnings.extend(object_warnings(objects))
     if not objects:
-        return MountResult(files=[], object_versions=[])
-    url = vault_url(params.keyvault_name, cloud)
+        return MountResult(files=[], object_versions=[], warnings=warnings)
+    target = FetchTarget(vault_url(params.keyvault_name, cloud), auth, cloud)
 
-    files: list[MountedFile] = []
-    versions: list[ObjectVersion] = []
-    for obj in objects:
-        report(f"fetching {obj.uid} from {url}")
-        bundle = _fetch_secret(obj, gateway, url, auth, cloud)
-        contents = _encode(obj, _secret_text(obj, bundle))
-        mode = parse_file_permission(obj.file_permission) if obj.file_permission \
-            else default_mode
-        files.append(MountedFile(obj.file_name, mode, contents))
-        versions.append(ObjectVersion(obj.uid, bundle.version))
-    return MountResult(files=files, object_versions=versions)
+    report(f"listing versions in {target.vault_url}")
+    with_history = [obj for obj in objects if obj.object_version_history > 1]
+    listed = dict(zip((obj.index for obj in with_history),
+                      _run_all(with_history, lambda obj: plan_versions(obj, gateway, target)),
+                      strict=True))
+    plans = [listed[obj.index] if obj.index in listed else plan_versions(obj, gateway, target)
+             for obj in objects]
+    planned: list[PlannedObject] = []
+    for versions, plan_warnings in plans:
+        planned.extend(versions)
+        warnings.extend(plan_warnings)
+
+    shown = ", ".join(plan.uid for plan in planned[:5]) + (", ..." if len(planned) > 5 else "")
+    report(f"fetching {shown} from {target.vault_url}")
+    outcomes = _run_all(planned, lambda plan: fetch_planned(
+        plan, gateway, target, settings.fetch, default_mode))
+    fetched: list[FetchedFile] = []
+    for outcome in outcomes:
+        fetched.extend(outcome.files)
+        warnings.extend(outcome.warnings)
+    return MountResult(
+        files=[MountedFile(f.path, f.mode, f.contents) for f in fetched],
+        object_versions=[ObjectVersion(f.uid, f.version) for f in fetched],
+        warnings=warnings)
 
 
 def decode_request_attributes(attributes_json: str) -> Mapping[str, str]:

@@ -9,8 +9,8 @@ parameter                      meaning
 ``keyvaultName``               vault name (not URL); required
 ``tenantID`` / ``tenantId``    tenant; ``tenantID`` wins; required in every mode
 ``cloudName``                  cloud environment, case-insensitive; empty = ``--cloud-name``
-``cloudEnvFileName``           AzureStackCloud environment file (sets the process env var
-                               ``AZURE_ENVIRONMENT_FILEPATH``, sticky as upstream)
+``cloudEnvFileName``           AzureStackCloud environment file for this mount (upstream sets
+                               ``AZURE_ENVIRONMENT_FILEPATH`` for good; kvcsi does not)
 ``usePodIdentity``             aad-pod-identity (not supported by kvcsi)
 ``useVMManagedIdentity``       node managed identity through IMDS
 ``useAzureTokenProxy``         AKS identity binding (not supported by kvcsi)
@@ -56,6 +56,7 @@ POD_NAMESPACE = "csi.storage.k8s.io/pod.namespace"
 POD_UID = "csi.storage.k8s.io/pod.uid"
 SERVICE_ACCOUNT_NAME = "csi.storage.k8s.io/serviceAccount.name"
 SERVICE_ACCOUNT_TOKENS = "csi.storage.k8s.io/serviceAccount.tokens"
+SECRET_PROVIDER_CLASS = "secretProviderClass"
 
 AZURE_ENVIRONMENT_FILEPATH_ENV = "AZURE_ENVIRONMENT_FILEPATH"
 

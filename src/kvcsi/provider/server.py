@@ -10,6 +10,13 @@ default, and never more than the caller's own deadline allows), so a slow or unr
 dependency surfaces as a readable cause naming the step in progress rather than as the
 driver's ``DeadlineExceeded``. Logging goes through :class:`LoggingInterceptor`, which records
 method, duration and status only: never ``secrets``, tokens or file contents.
+
+Warnings of a mount (unknown, deprecated or misplaced parameters and object keys, chains
+left in PFX order) reach the user three ways: a log line per warning naming the
+SecretProviderClass and the pod; one trailing-metadata entry per warning under
+``kvcsi-warning-bin`` (UTF-8) on the Mount call, success or failure, for a driver that records
+them as pod events; and, when the mount fails, appended to the error text as
+``\nwarning: <text>`` lines, so they reach the FailedMount event through any driver.
 """
 
 from __future__ import annotations
@@ -28,15 +35,13 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from kvcsi import __version__
 from kvcsi._proto import provider_pb2, provider_pb2_grpc
-from kvcsi.provider.auth import AuthConfig
 from kvcsi.provider.azure_errors import redact
-from kvcsi.provider.clouds import CloudEnvironment
 from kvcsi.provider.endpoint import SOCKET_UMASK, parse_endpoint, remove_stale_socket
 from kvcsi.provider.errors import MountError
-from kvcsi.provider.keyvault import KeyVaultFetchError, KeyVaultGateway, SecretBundle
+from kvcsi.provider.keyvault import KeyVaultGateway
 from kvcsi.provider.metrics import ProviderMetrics
 from kvcsi.provider.mount import ProviderSettings, decode_request_attributes, mount
-from kvcsi.provider.params import POD_NAME, POD_NAMESPACE
+from kvcsi.provider.params import POD_NAME, POD_NAMESPACE, SECRET_PROVIDER_CLASS
 
 API_VERSION = "v1alpha1"
 RUNTIME_NAME = "secrets-store-csi-driver-provider-azure"
@@ -44,6 +49,7 @@ SERVICE_NAME = "v1alpha1.CSIDriverProvider"
 MOUNT_TIMEOUT_SECONDS = 30.0
 DEADLINE_MARGIN_SECONDS = 1.0
 MOUNT_ERROR_PREFIX = "failed to mount objects, error: "
+WARNING_METADATA_KEY = "kvcsi-warning-bin"
 
 log = logging.getLogger(__name__)
 
@@ -56,26 +62,6 @@ class _Progress:
 
     def set(self, step: str) -> None:
         self.step = step
-
-
-class MeteredKeyVault:
-    """A :class:`KeyVaultGateway` that records a ``keyvault_request`` sample per fetch."""
-
-    def __init__(self, inner: KeyVaultGateway, metrics: ProviderMetrics) -> None:
-        self._inner = inner
-        self._metrics = metrics
-
-    def get_secret(self, vault_url: str, auth: AuthConfig, cloud: CloudEnvironment,
-                   name: str, version: str) -> SecretBundle:
-        start = time.monotonic()
-        error = ""
-        try:
-            return self._inner.get_secret(vault_url, auth, cloud, name, version)
-        except KeyVaultFetchError as failure:
-            error = str(failure)
-            raise
-        finally:
-            self._metrics.observe_keyvault("secret", name, error, time.monotonic() - start)
 
 
 class CSIDriverProviderServicer(provider_pb2_grpc.CSIDriverProviderServicer):
@@ -103,30 +89,46 @@ class CSIDriverProviderServicer(provider_pb2_grpc.CSIDriverProviderServicer):
     def Mount(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
         attributes = decode_request_attributes(request.attributes)
         pod = f"{attributes.get(POD_NAMESPACE, '')}/{attributes.get(POD_NAME, '')}"
+        spc = attributes.get(SECRET_PROVIDER_CLASS, "")
         progress = _Progress()
         budget = self._time_budget(context)
         future = self._executor.submit(
             mount, request.attributes, request.secrets, request.permission,
             gateway=self._gateway, settings=self._settings, progress=progress.set)
+        warnings: list[str] = []
         try:
             result = future.result(timeout=budget)
         except concurrent.futures.TimeoutError:
             cause = f"mount did not finish within {budget:g}s while {progress.step}"
         except MountError as error:
             cause = str(error)
+            warnings = error.warnings
         except Exception as error:  # noqa: BLE001 - reported to the caller, never swallowed
             log.error("mount for pod %s failed unexpectedly: %s", pod, type(error).__name__,
                       exc_info=log.isEnabledFor(logging.DEBUG))
             cause = f"internal error: {type(error).__name__}: {redact(str(error))}"
         else:
-            log.info("mounted %d objects for pod %s", len(result.files), pod)
+            self._report_warnings(context, result.warnings, spc, pod)
+            log.info("mounted %d files for pod %s (SecretProviderClass %s)", len(result.files),
+                     pod, spc)
             return provider_pb2.MountResponse(
                 object_version=[provider_pb2.ObjectVersion(id=v.id, version=v.version)
                                 for v in result.object_versions],
                 files=[provider_pb2.File(path=f.path, mode=f.mode, contents=f.contents)
                        for f in result.files])
-        log.warning("mount for pod %s failed: %s", pod, cause)
+        self._report_warnings(context, warnings, spc, pod)
+        log.warning("mount for pod %s (SecretProviderClass %s) failed: %s", pod, spc, cause)
+        cause += "".join(f"\nwarning: {warning}" for warning in warnings)
         context.abort(grpc.StatusCode.UNKNOWN, MOUNT_ERROR_PREFIX + cause)
+
+    @staticmethod
+    def _report_warnings(context: grpc.ServicerContext, warnings: list[str], spc: str,
+                         pod: str) -> None:
+        for warning in warnings:
+            log.warning("SecretProviderClass %s (pod %s): %s", spc, pod, warning)
+        if warnings:
+            context.set_trailing_metadata(tuple(
+                (WARNING_METADATA_KEY, warning.encode("utf-8")) for warning in warnings))
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

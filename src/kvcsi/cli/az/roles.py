@@ -1,47 +1,35 @@
-"""``az role assignment`` and ``az role definition``: Azure RBAC on the local cloud.
+"""``az role assignment`` (create, list, delete) and ``az role definition list``.
 
-Assignees are resolved as az resolves them (service principal names, then object ids,
-through Graph); roles by name or GUID through the role definitions at the scope.
+Upstream counterpart: ``az role``. Assignees are resolved as az resolves them
+(:mod:`kvcsi.cli.az.principals`); roles by name or GUID through the role definitions at the
+scope. ``list`` follows az's search: without ``--all`` the scope defaults to the subscription
+and only assignments made exactly at the scope are shown (``--include-inherited`` adds the
+ones above it); ``--all`` lists every assignment in the subscription.
 """
 
 from __future__ import annotations
 
 import argparse
-import re
+import sys
 import uuid
 from typing import Any
 
-from kvcsi.cli.az.ids import flatten
+from kvcsi.cli.az.ids import GUID, flatten, resource_group_id
+from kvcsi.cli.az.principals import display_names, resolve_assignee
 from kvcsi.cli.session import ARM_API_VERSIONS, AzError, Session
 
 _AUTH_API = ARM_API_VERSIONS["Microsoft.Authorization"]
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
-
-
-def resolve_assignee(session: Session, assignee: str) -> dict[str, Any]:
-    """The directory object az would pick for ``--assignee``."""
-    matches = session.graph.call(
-        "GET", "/v1.0/servicePrincipals",
-        params={"$filter": f"servicePrincipalNames/any(c:c eq '{assignee}')"},
-    ).get("value", [])
-    if not matches and _GUID.match(assignee):
-        found = session.graph.call("POST", "/v1.0/directoryObjects/getByIds",
-                                   body={"ids": [assignee]}).get("value", [])
-        matches = found
-    if not matches:
-        raise AzError(
-            "",
-            f"Cannot find user or service principal in graph database for '{assignee}'. If "
-            "the assignee is an appId, make sure the corresponding service principal is "
-            f"created with 'az ad sp create --id {assignee}'.",
-        )
-    return dict(matches[0])
+_ASSIGNMENTS = "providers/Microsoft.Authorization/roleAssignments"
+_DEFINITIONS = "providers/Microsoft.Authorization/roleDefinitions"
+_DEFINITION_RENAMES = {"type": "roleType"}
 
 
 def resolve_role(session: Session, role: str, scope: str) -> dict[str, Any]:
-    path = f"{scope}/providers/Microsoft.Authorization/roleDefinitions"
-    if _GUID.match(role):
-        return dict(session.arm_call("GET", f"{path}/{role}", _AUTH_API))
+    """A role definition by GUID, full id or name, as az resolves ``--role``."""
+    path = f"{scope}/{_DEFINITIONS}"
+    guid = role.rsplit("/", 1)[-1]
+    if GUID.match(guid):
+        return dict(session.arm_call("GET", f"{path}/{guid}", _AUTH_API))
     found = session.arm_call("GET", path, _AUTH_API,
                              params={"$filter": f"roleName eq '{role}'"}).get("value", [])
     if not found:
@@ -49,76 +37,115 @@ def resolve_role(session: Session, role: str, scope: str) -> dict[str, Any]:
     return dict(found[0])
 
 
-def _default_scope(session: Session) -> str:
-    return f"/subscriptions/{session.subscription_id}"
-
-
-def _view(assignment: dict[str, Any], names: dict[str, str],
-          roles: dict[str, str]) -> dict[str, Any]:
-    view = flatten(assignment)
-    view["principalName"] = names.get(view.get("principalId", ""), "")
-    role_guid = str(view.get("roleDefinitionId", "")).rsplit("/", 1)[-1]
-    view["roleDefinitionName"] = roles.get(role_guid.lower(), "")
-    return view
+def _scope(session: Session, args: argparse.Namespace) -> str:
+    if getattr(args, "resource_group", None) and args.scope:
+        raise AzError("", f'Resource group "{args.resource_group}" is redundant because scope '
+                          "is supplied")
+    if getattr(args, "resource_group", None):
+        return resource_group_id(session.subscription_id, args.resource_group)
+    return (args.scope or f"/subscriptions/{session.subscription_id}").rstrip("/")
 
 
 def assignment_create(session: Session, args: argparse.Namespace) -> Any:
-    scope = (args.scope or _default_scope(session)).rstrip("/")
+    scope = _scope(session, args)
     if args.assignee_object_id:
-        principal = {"id": args.assignee_object_id,
-                     "servicePrincipalType": args.assignee_principal_type or "ServicePrincipal"}
+        principal_id = args.assignee_object_id
     elif args.assignee:
-        principal = resolve_assignee(session, args.assignee)
+        principal_id = resolve_assignee(session, args.assignee)["id"]
     else:
         raise AzError("", "usage error: --assignee STRING | --assignee-object-id GUID",
                       exit_code=2)
     role = resolve_role(session, args.role, scope)
-    body = {"properties": {
-        "roleDefinitionId": role["id"],
-        "principalId": principal["id"],
-        "principalType": args.assignee_principal_type or "ServicePrincipal",
-    }}
-    path = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{uuid.uuid4()}"
-    created = session.arm_call("PUT", path, _AUTH_API, body)
-    return flatten(created)
+    properties: dict[str, Any] = {"roleDefinitionId": role["id"], "principalId": principal_id}
+    if args.assignee_principal_type:
+        properties["principalType"] = args.assignee_principal_type
+    if args.description:
+        properties["description"] = args.description
+    path = f"{scope}/{_ASSIGNMENTS}/{args.name or uuid.uuid4()}"
+    return flatten(session.arm_call("PUT", path, _AUTH_API, {"properties": properties}))
+
+
+def _role_names(session: Session) -> dict[str, str]:
+    definitions = session.arm_call(
+        "GET", f"/subscriptions/{session.subscription_id}/{_DEFINITIONS}", _AUTH_API)
+    return {d["name"].lower(): d["properties"]["roleName"] for d in definitions.get("value", [])}
+
+
+def search_assignments(session: Session, scope: str | None, assignee: str | None,
+                       role: str | None, include_inherited: bool) -> list[dict[str, Any]]:
+    """az's ``_search_role_assignments`` over ARM."""
+    principal_id = resolve_assignee(session, assignee)["id"] if assignee else None
+    subscription = f"/subscriptions/{session.subscription_id}"
+    if scope:
+        found = session.arm_call("GET", f"{scope}/{_ASSIGNMENTS}", _AUTH_API,
+                                 params={"$filter": "atScope()"}).get("value", [])
+        found = [a for a in found
+                 if a["properties"]["scope"].lower() == scope.lower()
+                 or (include_inherited
+                     and scope.lower().startswith(a["properties"]["scope"].lower()))]
+    else:
+        params = {"$filter": f"principalId eq '{principal_id}'"} if principal_id else None
+        found = session.arm_call("GET", f"{subscription}/{_ASSIGNMENTS}", _AUTH_API,
+                                 params=params).get("value", [])
+    if role:
+        wanted = resolve_role(session, role, scope or subscription)["name"].lower()
+        found = [a for a in found if a["properties"]["roleDefinitionId"].rsplit("/", 1)[-1]
+                 .lower() == wanted]
+    if principal_id:
+        found = [a for a in found if a["properties"]["principalId"].lower()
+                 == principal_id.lower()]
+    return found
 
 
 def assignment_list(session: Session, args: argparse.Namespace) -> Any:
-    subscription_scope = _default_scope(session)
-    params: dict[str, str] = {}
-    if args.assignee:
-        params["$filter"] = f"principalId eq '{resolve_assignee(session, args.assignee)['id']}'"
-    elif not args.all:
-        params["$filter"] = "atScope()"
-    scope = (args.scope or subscription_scope).rstrip("/")
-    assignments = session.arm_call(
-        "GET", f"{scope}/providers/Microsoft.Authorization/roleAssignments", _AUTH_API,
-        params=params,
-    ).get("value", [])
-    if args.scope and not args.all:
-        assignments = [a for a in assignments
-                       if str(a["properties"].get("scope", "")).lower() == scope.lower()]
-    roles = {
-        d["name"].lower(): d["properties"]["roleName"]
-        for d in session.arm_call(
-            "GET", f"{subscription_scope}/providers/Microsoft.Authorization/roleDefinitions",
-            _AUTH_API).get("value", [])
-    }
-    ids = sorted({a["properties"]["principalId"] for a in assignments})
-    names: dict[str, str] = {}
-    if ids:
-        for obj in session.graph.call("POST", "/v1.0/directoryObjects/getByIds",
-                                      body={"ids": ids}).get("value", []):
-            names[obj["id"]] = (obj.get("servicePrincipalNames") or [obj.get("appId", "")])[0]
-    return [_view(a, names, roles) for a in assignments]
+    if args.all and (args.scope or args.resource_group):
+        raise AzError("", "group or scope are not required when --all is used")
+    scope = None if args.all else _scope(session, args)
+    found = search_assignments(session, scope, args.assignee, args.role,
+                               args.include_inherited)
+    roles = _role_names(session)
+    names = display_names(session, sorted({a["properties"]["principalId"] for a in found}))
+    views = []
+    for assignment in found:
+        view = flatten(assignment)
+        view["principalName"] = names.get(view["principalId"], "")
+        view["roleDefinitionName"] = roles.get(
+            view["roleDefinitionId"].rsplit("/", 1)[-1].lower(), "")
+        views.append(view)
+    return views
+
+
+def assignment_delete(session: Session, args: argparse.Namespace) -> Any:
+    if args.ids:
+        if args.assignee or args.role or args.resource_group or args.scope:
+            raise AzError("", "When assignment ids are used, other parameter values are not "
+                              "required")
+        for assignment_id in args.ids:
+            session.arm_call("DELETE", assignment_id, _AUTH_API)
+        return None
+    found = search_assignments(session, _scope(session, args), args.assignee, args.role,
+                               args.include_inherited)
+    if not found:
+        sys.stderr.write("WARNING: No matched assignments were found to delete\n")
+    for assignment in found:
+        session.arm_call("DELETE", assignment["id"], _AUTH_API)
+    return None
 
 
 def definition_list(session: Session, args: argparse.Namespace) -> Any:
-    scope = (args.scope or _default_scope(session)).rstrip("/")
-    params = {"$filter": f"roleName eq '{args.name}'"} if args.name else None
-    found = session.arm_call("GET", f"{scope}/providers/Microsoft.Authorization/roleDefinitions",
-                             _AUTH_API, params=params).get("value", [])
-    return [flatten(definition) for definition in found]
+    scope = (args.scope or f"/subscriptions/{session.subscription_id}").rstrip("/")
+    params: dict[str, str] = {}
+    if args.name:
+        guid = args.name.rsplit("/", 1)[-1]
+        if GUID.match(guid):
+            return [flatten(session.arm_call("GET", f"{scope}/{_DEFINITIONS}/{guid}",
+                                             _AUTH_API), _DEFINITION_RENAMES)]
+        params["$filter"] = f"roleName eq '{args.name}'"
+    elif args.custom_role_only:
+        params["$filter"] = "type eq 'CustomRole'"
+    found = session.arm_call("GET", f"{scope}/{_DEFINITIONS}", _AUTH_API,
+                             params=params).get("value", [])
+    return [flatten(definition, _DEFINITION_RENAMES) for definition in found]
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -130,17 +157,31 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     create.add_argument("--role", required=True)
     create.add_argument("--assignee")
     create.add_argument("--assignee-object-id")
-    create.add_argument("--assignee-principal-type")
+    create.add_argument("--assignee-principal-type",
+                        choices=["User", "Group", "ServicePrincipal", "ForeignGroup"])
     create.add_argument("--scope")
+    create.add_argument("--resource-group", "-g")
+    create.add_argument("--description")
+    create.add_argument("--name")
     create.set_defaults(handler=assignment_create)
-    listing = assignment.add_parser("list", parents=[common])
-    listing.add_argument("--assignee")
-    listing.add_argument("--scope")
-    listing.add_argument("--all", action="store_true")
-    listing.set_defaults(handler=assignment_list)
+    for verb, handler in (("list", assignment_list), ("delete", assignment_delete)):
+        parser = assignment.add_parser(verb, parents=[common])
+        parser.add_argument("--assignee")
+        parser.add_argument("--role")
+        parser.add_argument("--scope")
+        parser.add_argument("--resource-group", "-g")
+        parser.add_argument("--include-inherited", action="store_true")
+        parser.set_defaults(handler=handler)
+        if verb == "list":
+            parser.add_argument("--all", action="store_true")
+            parser.add_argument("--include-groups", action="store_true")
+        else:
+            parser.add_argument("--ids", nargs="+")
+            parser.add_argument("--yes", "-y", action="store_true")
     definition = role.add_parser("definition").add_subparsers(dest="definition_verb",
                                                               required=True)
     definitions = definition.add_parser("list", parents=[common])
     definitions.add_argument("--name", "-n")
     definitions.add_argument("--scope")
+    definitions.add_argument("--custom-role-only", action="store_true")
     definitions.set_defaults(handler=definition_list)

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from kvcsi.cli.home import Home
+from kvcsi.cli.kubectl import annotate as annotate_command
 from kvcsi.cli.kubectl.context import KubeContext, KubectlError, split_reference
 from kvcsi.cli.kubectl.podview import describe_pod, is_ready, pod_status_word, ready_count, restarts
 from kvcsi.cli.kubectl.timefmt import age, parse_duration
@@ -252,6 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("-f", "--filename", action="append")
     delete.add_argument("--wait", default=True, type=lambda v: v.lower() != "false")
     delete.set_defaults(handler=cmd_delete)
+
+    annotate_command.add_parser(commands, namespaced)
     return parser
 
 

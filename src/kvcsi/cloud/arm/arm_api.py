@@ -18,6 +18,7 @@ from typing import Any
 from kvcsi.cloud.arm import (
     cascade,
     errors,
+    federated_credentials,
     identities,
     ids,
     managed_clusters,
@@ -25,6 +26,7 @@ from kvcsi.cloud.arm import (
     resource_groups,
     role_assignments,
     role_definitions,
+    subscription_aliases,
     subscriptions,
     vaults,
 )
@@ -93,6 +95,8 @@ class Dispatcher:
         if lower == ["tenants"] and request.method == "GET":
             return 200, {"value": [subscriptions.tenant_view(t)
                                    for t in subscriptions.tenants(self.store)]}
+        if lower[:3] == ["providers", "microsoft.subscription", "aliases"] and len(parts) == 4:
+            return self._subscription_alias(request, parts[3])
         if not lower or lower[0] != "subscriptions":
             raise errors.ArmError(404, "NotFound", f"The requested path '{request.path}' was "
                                                     "not found.")
@@ -111,6 +115,17 @@ class Dispatcher:
             return self._subscription_provider(request, subscription_id, parts)
         raise errors.ArmError(404, "NotFound", f"The requested path '{request.path}' was not "
                                                 "found.")
+
+    def _subscription_alias(self, request: ArmRequest, name: str) -> Result:
+        """``/providers/Microsoft.Subscription/aliases/{name}``: creating one creates a
+        subscription whose Owner is the caller."""
+        if request.method == "GET":
+            return 200, subscription_aliases.get(self.store, name)
+        if request.method == "PUT":
+            alias, created = subscription_aliases.create(self.store, name, request.body,
+                                                         request.principal_id)
+            return (201 if created else 200), alias
+        raise _method_not_allowed(request)
 
     # --- resource groups and the resources in them --------------------------------------
 
@@ -198,6 +213,10 @@ class Dispatcher:
                 pool, created = managed_clusters.set_agent_pool(self.store, cluster, rest[1],
                                                                 request.body)
                 return (201 if created else 200), pool
+        if kind.provider_type == identities.IDENTITY_TYPE \
+                and child_type == "federatedidentitycredentials" and len(rest) <= 2:
+            return self._federated_credentials(request, subscription_id, group, name, rest,
+                                               scope)
         if kind.provider_type == scale_sets.VMSS_TYPE and child_type == "virtualmachines":
             self.require(request, f"{kind.provider_type}/virtualMachines/read", scope)
             scale_set = scale_sets.get(self.store, subscription_id, group, name)
@@ -212,6 +231,31 @@ class Dispatcher:
                                                 f"{name}/{rest[1]}", group)
         raise errors.invalid_resource_type(kind.namespace, action_base.split("/", 1)[1],
                                            request.api_version)
+
+    def _federated_credentials(self, request: ArmRequest, subscription_id: str, group: str,
+                               identity: str, rest: list[str], scope: str) -> Result:
+        """``.../userAssignedIdentities/{name}/federatedIdentityCredentials[/{fic}]``."""
+        action = f"{identities.IDENTITY_TYPE}/federatedIdentityCredentials"
+        if len(rest) == 1:
+            if request.method != "GET":
+                raise _method_not_allowed(request)
+            self.require(request, f"{action}/read", scope)
+            return 200, {"value": federated_credentials.list_for_identity(
+                self.store, subscription_id, group, identity)}
+        verb = {"GET": "read", "PUT": "write", "DELETE": "delete"}.get(request.method)
+        if verb is None:
+            raise _method_not_allowed(request)
+        self.require(request, f"{action}/{verb}", scope)
+        if request.method == "GET":
+            return 200, federated_credentials.get_for_identity(
+                self.store, subscription_id, group, identity, rest[1])
+        if request.method == "PUT":
+            resource, created = federated_credentials.put_for_identity(
+                self.store, subscription_id, group, identity, rest[1], request.body)
+            return (201 if created else 200), resource
+        deleted = federated_credentials.delete_for_identity(self.store, subscription_id, group,
+                                                            identity, rest[1])
+        return (200 if deleted else 204), None
 
     # --- subscription-wide provider paths -----------------------------------------------
 
@@ -331,7 +375,7 @@ def _put_identity(d: Dispatcher, sub: str, group: str, name: str,
 
 def _put_cluster(d: Dispatcher, sub: str, group: str, name: str,
                  body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-    return managed_clusters.create_or_update(d.store, sub, group, name, body)
+    return managed_clusters.create_or_update(d.store, sub, group, name, body, d.endpoints)
 
 
 def _update_vmss(d: Dispatcher, sub: str, group: str, name: str,

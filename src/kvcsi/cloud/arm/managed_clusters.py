@@ -6,6 +6,12 @@ provider creates: the node resource group ``MC_{rg}_{cluster}_{location}``, the 
 identity ``{cluster}-agentpool`` (user-assigned, in the node resource group), one VMSS
 ``aks-{pool}-{8 digits}-vmss`` per pool carrying that identity only, its VMs, and the
 cluster's own system-assigned identity. Changing a pool's ``count`` adds or removes VMs.
+
+OIDC issuer (``--enable-oidc-issuer``): locally on by default — ``oidcIssuerProfile`` is
+``{"enabled": true, "issuerURL": "https://localhost:{port}/oidc/{tenant}/{uid}/"}`` unless
+the create body says ``"enabled": false``; a later PUT with ``"enabled": true`` turns it on
+(it cannot be turned off, as in AKS). Every new cluster gets its own service-account signing
+key (:mod:`kvcsi.cloud.aks_oidc`).
 """
 
 from __future__ import annotations
@@ -13,7 +19,16 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from kvcsi.cloud.arm import directory, errors, identities, ids, resource_groups, subscriptions
+from kvcsi.cloud.aks_oidc import cluster_urls, signing_keys
+from kvcsi.cloud.arm import (
+    addons,
+    directory,
+    errors,
+    identities,
+    ids,
+    resource_groups,
+    subscriptions,
+)
 from kvcsi.cloud.arm import vmss as scale_sets
 from kvcsi.cloud.store import CloudStore
 
@@ -82,20 +97,43 @@ def _pool_profile(requested: dict[str, Any], version: str) -> dict[str, Any]:
     return profile
 
 
+def _oidc_issuer_profile(endpoints: Any, tenant_id: str, resource_id: str,
+                         enabled: bool) -> dict[str, Any]:
+    if not enabled or endpoints is None:
+        return {"enabled": False}
+    authority = endpoints.get("authority") or f"https://localhost:{endpoints['https_port']}/"
+    return {"enabled": True,
+            "issuerURL": cluster_urls.issuer_url(authority, tenant_id, resource_id)}
+
+
+def _oidc_requested(properties: dict[str, Any]) -> bool | None:
+    requested = (properties.get("oidcIssuerProfile") or {}).get("enabled")
+    return None if requested is None else bool(requested)
+
+
 def create_or_update(store: CloudStore, subscription_id: str, resource_group: str, name: str,
-                     body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+                     body: dict[str, Any], endpoints: Any = None) -> tuple[dict[str, Any], bool]:
+    """``endpoints`` (the cloud's, for the issuer URL): without it the issuer stays off."""
     group = resource_groups.get(store, subscription_id, resource_group)
     resource_id = cluster_id(subscription_id, group["name"], name)
     properties = body.get("properties") or {}
     existing = store.get("arm", ids.key(resource_id))
     if existing is not None:
+        profile = existing["properties"].get("oidcIssuerProfile") or {}
+        if _oidc_requested(properties) and not profile.get("enabled"):
+            existing["properties"]["oidcIssuerProfile"] = _oidc_issuer_profile(
+                endpoints, subscriptions.tenant_of(store, subscription_id), resource_id, True)
+            _save(store, existing)
         for requested in properties.get("agentPoolProfiles") or []:
             set_agent_pool(store, existing, requested.get("name") or DEFAULT_POOL["name"],
                            {"properties": requested})
         existing = store.get("arm", ids.key(resource_id)) or existing
         if "tags" in body:
             existing["tags"] = body["tags"] or {}
-            _save(store, existing)
+        if "addonProfiles" in properties:
+            with store.transaction():
+                addons.apply(store, existing, properties["addonProfiles"] or {})
+        _save(store, existing)
         return existing, False
     location = resource_groups.normalise_location(body.get("location") or group["location"])
     tenant_id = subscriptions.tenant_of(store, subscription_id)
@@ -144,13 +182,18 @@ def create_or_update(store: CloudStore, subscription_id: str, resource_group: st
                 "networkProfile": {"networkPlugin": "azure", "networkPluginMode": "overlay",
                                    "podCidr": "10.244.0.0/16", "serviceCidr": "10.0.0.0/16",
                                    "dnsServiceIP": "10.0.0.10", "outboundType": "loadBalancer"},
-                "oidcIssuerProfile": {"enabled": False},
+                "oidcIssuerProfile": _oidc_issuer_profile(
+                    endpoints, tenant_id, resource_id, _oidc_requested(properties) is not False),
                 "maxAgentPools": 100,
             },
         }
         _save(store, cluster)
+        signing_keys.create_cluster_key(store, cluster)
         for profile in profiles:
             _create_pool_vmss(store, cluster, profile)
+        if properties.get("addonProfiles"):
+            addons.apply(store, cluster, properties["addonProfiles"])
+            _save(store, cluster)
     return cluster, True
 
 
@@ -166,7 +209,8 @@ def _create_pool_vmss(store: CloudStore, cluster: dict[str, Any],
         store, subscription_id=ids.subscription_of(cluster["id"]) or "",
         resource_group=cluster["properties"]["nodeResourceGroup"],
         name=vmss_name(cluster["id"], profile["name"]), location=cluster["location"],
-        vm_size=profile["vmSize"], capacity=profile["count"], user_assigned_ids=[kubelet_id],
+        vm_size=profile["vmSize"], capacity=profile["count"],
+        user_assigned_ids=[kubelet_id, *addons.addon_identity_ids(cluster)],
         tags={"aks-managed-poolName": profile["name"],
               "aks-managed-orchestrator": f"Kubernetes:{profile['orchestratorVersion']}"})
 

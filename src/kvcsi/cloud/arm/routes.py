@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from kvcsi.cloud.arm import errors, graph_api
+from kvcsi.cloud.arm import errors, federated_credentials, graph_api, graph_applications
 from kvcsi.cloud.arm.arm_api import ArmRequest, Dispatcher
 from kvcsi.cloud.store import CloudStore
 
@@ -175,9 +175,68 @@ def graph_app(ctx: CloudContext) -> Starlette:
         except errors.ArmError as failure:
             return _error(failure)
 
+    async def application_credentials(request: Request) -> Response:
+        """``/v1.0/applications/{id}/federatedIdentityCredentials[/{fic}]``."""
+        try:
+            await _claims(ctx, request, graph=True)
+            application = request.path_params["application"]
+            credential = request.path_params.get("credential")
+            if credential is None and request.method == "POST":
+                body = await _json_body(request)
+                return _respond(201, await run_in_threadpool(
+                    federated_credentials.create_for_application, store, application, body))
+            if credential is None:
+                return _respond(200, await run_in_threadpool(
+                    federated_credentials.list_for_application, store, application))
+            if request.method == "DELETE":
+                await run_in_threadpool(federated_credentials.delete_for_application, store,
+                                        application, credential)
+                return _respond(204, None)
+            return _respond(200, await run_in_threadpool(
+                federated_credentials.get_for_application, store, application, credential))
+        except errors.ArmError as failure:
+            return _error(failure)
+
+    async def applications_call(request: Request) -> Response:
+        """``/v1.0/applications[/{id}[/addPassword]]`` and ``POST /v1.0/servicePrincipals``."""
+        try:
+            await _claims(ctx, request, graph=True)
+            object_id = request.path_params.get("object_id")
+            if request.method == "POST":
+                body = await _json_body(request)
+                if request.url.path.rstrip("/").endswith("/servicePrincipals"):
+                    return _respond(201, await run_in_threadpool(
+                        graph_applications.create_service_principal, store, body))
+                if object_id is None:
+                    return _respond(201, await run_in_threadpool(
+                        graph_applications.create_application, store, body))
+                return _respond(200, await run_in_threadpool(
+                    graph_applications.add_password, store, object_id, body))
+            if object_id is None:
+                return _respond(200, await run_in_threadpool(
+                    graph_applications.list_applications, store,
+                    request.query_params.get("$filter", "")))
+            return _respond(200, await run_in_threadpool(
+                graph_applications.get_application, store, object_id))
+        except errors.ArmError as failure:
+            return _error(failure)
+
     return Starlette(routes=[
+        Route("/v1.0/applications/{application}/federatedIdentityCredentials",
+              application_credentials, methods=["GET", "POST"]),
+        Route("/v1.0/applications/{application}/federatedIdentityCredentials/{credential}",
+              application_credentials, methods=["GET", "DELETE"]),
+        Route("/v1.0/applications{application}/federatedIdentityCredentials",
+              application_credentials, methods=["GET", "POST"]),
+        Route("/v1.0/applications{application}/federatedIdentityCredentials/{credential}",
+              application_credentials, methods=["GET", "DELETE"]),
         Route("/v1.0/servicePrincipals", service_principals, methods=["GET"]),
         Route("/v1.0/servicePrincipals/{object_id}", service_principal, methods=["GET"]),
         Route("/v1.0/directoryObjects/getByIds", get_by_ids, methods=["POST"]),
         Route("/v1.0/directoryObjects/{object_id}", directory_object, methods=["GET"]),
+        Route("/v1.0/applications", applications_call, methods=["GET", "POST"]),
+        Route("/v1.0/applications/{object_id}", applications_call, methods=["GET"]),
+        Route("/v1.0/applications/{object_id}/addPassword", applications_call,
+              methods=["POST"]),
+        Route("/v1.0/servicePrincipals", applications_call, methods=["POST"]),
     ])

@@ -170,3 +170,26 @@ def update_identity(store: CloudStore, scale_set: dict[str, Any],
     _save(store, scale_set)
     return scale_set
 
+
+
+def attach_user_assigned(store: CloudStore, scale_set: dict[str, Any],
+                         resource_id: str) -> dict[str, Any]:
+    """Add one user-assigned identity, keeping whatever else is attached."""
+    kinds = {part.strip() for part in
+             ((scale_set.get("identity") or {}).get("type") or "None").split(",")}
+    kinds.discard("None")
+    kinds.add("UserAssigned")
+    return update_identity(store, scale_set, {
+        "type": ", ".join(sorted(kinds)), "userAssignedIdentities": {resource_id: {}}})
+
+
+def detach_user_assigned(store: CloudStore, scale_set: dict[str, Any],
+                         resource_id: str) -> dict[str, Any]:
+    """Remove one user-assigned identity (a no-op when it is not attached)."""
+    current = scale_set.get("identity") or {}
+    if not any(ids.key(rid) == ids.key(resource_id)
+               for rid in current.get("userAssignedIdentities") or {}):
+        return scale_set
+    return update_identity(store, scale_set, {
+        "type": current.get("type") or "UserAssigned",
+        "userAssignedIdentities": {resource_id: None}})

@@ -1,8 +1,10 @@
 """The Entra-like token service (``https://localhost:{port}/``): client credentials, OIDC, JWKS.
 
 Counterpart of ``login.microsoftonline.com``: ``POST /{tenant}/oauth2/v2.0/token`` (and the
-v1 ``/{tenant}/oauth2/token``) with ``grant_type=client_credentials`` and a client secret
-checked against the application's ``app-secret`` document; OpenID discovery documents, the
+v1 ``/{tenant}/oauth2/token``) with ``grant_type=client_credentials`` and either a client secret
+checked against the application's ``app-secret`` document or a client assertion checked
+against the client's federated identity credentials (:mod:`client_assertions`); OpenID
+discovery documents, the
 signing keys, and instance discovery. MSAL (azure-identity's ``ClientSecretCredential`` with
 ``disable_instance_discovery=True``) talks to it unmodified. Errors use Entra's JSON shape
 and AADSTS codes (see :mod:`kvcsi.cloud.identity.errors`).
@@ -15,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -22,9 +25,15 @@ from starlette.routing import Route
 from kvcsi.cloud import lookups
 from kvcsi.cloud.context import CloudContext
 from kvcsi.cloud.identity import errors
+from kvcsi.cloud.identity.client_assertions import JWT_BEARER, verify_client_assertion
 from kvcsi.cloud.identity.client_secrets import client_secret_matches
+from kvcsi.cloud.identity.issuer_keys import IssuerKeys
 from kvcsi.cloud.identity.resources import is_known_resource, resource_from_scopes
-from kvcsi.cloud.identity.tokens import APPIDACR_CLIENT_SECRET, CLIENT_CREDENTIALS_LIFETIME
+from kvcsi.cloud.identity.tokens import (
+    APPIDACR_CLIENT_ASSERTION,
+    APPIDACR_CLIENT_SECRET,
+    CLIENT_CREDENTIALS_LIFETIME,
+)
 
 GENERIC_TENANTS = frozenset({"common", "organizations", "consumers"})
 NO_STORE = {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"}
@@ -60,18 +69,33 @@ def _client_credentials_token(ctx: CloudContext, tenant: str, form: dict[str, st
     if principal is None or principal.get("tenantId", tenant_id) != tenant_id:
         raise errors.unknown_application(client_id, tenant)
     if "client_assertion" in form:
-        raise errors.no_federated_credential()
-    client_secret = form.get("client_secret")
-    if not client_secret:
-        raise errors.missing_parameter("client_assertion' or 'client_secret")
-    if app_secret is None or not client_secret_matches(app_secret, client_secret):
-        raise errors.invalid_client_secret(client_id)
+        _check_client_assertion(ctx, principal, form)
+        appidacr = APPIDACR_CLIENT_ASSERTION
+    else:
+        client_secret = form.get("client_secret")
+        if not client_secret:
+            raise errors.missing_parameter("client_assertion' or 'client_secret")
+        if app_secret is None or not client_secret_matches(app_secret, client_secret):
+            raise errors.invalid_client_secret(client_id)
+        appidacr = APPIDACR_CLIENT_SECRET
     if not is_known_resource(resource, ctx.endpoints):
         raise errors.unknown_resource(resource, tenant_id)
     token, expires_on = ctx.issuer.issue(principal, resource, tenant_id,
                                          lifetime_seconds=CLIENT_CREDENTIALS_LIFETIME,
-                                         appidacr=APPIDACR_CLIENT_SECRET)
+                                         appidacr=appidacr)
     return token, expires_on, resource
+
+
+def _check_client_assertion(ctx: CloudContext, principal: dict[str, Any],
+                            form: dict[str, str]) -> None:
+    assertion_type = form.get("client_assertion_type", "")
+    if not assertion_type:
+        raise errors.missing_parameter("client_assertion_type")
+    if assertion_type != JWT_BEARER:
+        raise errors.unsupported_assertion_type(assertion_type)
+    issuer_keys = IssuerKeys(ctx.store, ctx.endpoints.authority, ctx.tls.ca_cert)
+    verify_client_assertion(form["client_assertion"],
+                            lookups.federated_credentials(ctx.store, principal), issuer_keys)
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -87,8 +111,9 @@ def token_v2(ctx: CloudContext):
     async def endpoint(request: Request) -> Response:
         form = await _form(request)
         try:
-            token, expires_on, _ = _client_credentials_token(
-                ctx, request.path_params["tenant"], form, None, form.get("scope"))
+            token, expires_on, _ = await run_in_threadpool(
+                _client_credentials_token, ctx, request.path_params["tenant"], form, None,
+                form.get("scope"))
         except errors.EntraError as error:
             return errors.entra_error_response(error, request.headers.get("client-request-id"))
         expires_in = max(expires_on - int(time.time()), 0)
@@ -105,8 +130,9 @@ def token_v1(ctx: CloudContext):
         try:
             if resource is None:
                 raise errors.missing_parameter("resource")
-            token, expires_on, resource = _client_credentials_token(
-                ctx, request.path_params["tenant"], form, resource, None)
+            token, expires_on, resource = await run_in_threadpool(
+                _client_credentials_token, ctx, request.path_params["tenant"], form, resource,
+                None)
         except errors.EntraError as error:
             return errors.entra_error_response(error, request.headers.get("client-request-id"))
         lifetime = str(max(expires_on - int(time.time()), 0))

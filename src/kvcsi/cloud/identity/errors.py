@@ -72,10 +72,47 @@ def unsupported_grant_type(grant_type: str) -> EntraError:
                       f"AADSTS70003: The app requested an unsupported grant type '{grant_type}'.")
 
 
-def no_federated_credential() -> EntraError:
+WORKLOAD_IDENTITY_DOCS = ("https://docs.microsoft.com/en-us/azure/active-directory/develop/"
+                          "workload-identity-federation")
+
+
+def no_federated_credential(issuer: str, subject: str, audience: str) -> EntraError:
     return EntraError(400, "invalid_request", 70021,
                       "AADSTS70021: No matching federated identity record found for presented "
-                      "assertion.")
+                      f"assertion. Assertion Issuer: '{issuer}'. Assertion Subject: "
+                      f"'{subject}'. Assertion Audience: '{audience}'. "
+                      f"{WORKLOAD_IDENTITY_DOCS}")
+
+
+def malformed_assertion() -> EntraError:
+    return EntraError(400, "invalid_request", 50027,
+                      "AADSTS50027: JWT token is invalid or malformed.")
+
+
+def unsupported_assertion_type(assertion_type: str) -> EntraError:
+    return EntraError(400, "invalid_request", 50027,
+                      f"AADSTS50027: JWT token is invalid or malformed. The client assertion "
+                      f"type '{assertion_type}' is not supported; use "
+                      "'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'.")
+
+
+def assertion_time_range(now: str, not_before: str, expires: str) -> EntraError:
+    return EntraError(401, "invalid_client", 700024,
+                      "AADSTS700024: Client assertion is not within its valid time range. "
+                      f"Current time: {now}, assertion valid from {not_before}, expiry time of "
+                      f"assertion {expires}. Review the documentation at "
+                      "https://learn.microsoft.com/entra/identity-platform/certificate-credentials"
+                      " .")
+
+
+def external_oidc_failed() -> EntraError:
+    return EntraError(400, "invalid_request", 50166,
+                      "AADSTS50166: Request to External OIDC endpoint failed.")
+
+
+def assertion_signature_invalid() -> EntraError:
+    return EntraError(401, "invalid_client", 700027,
+                      "AADSTS700027: Client assertion failed signature validation.")
 
 
 def entra_error_response(error: EntraError, correlation_id: str | None = None) -> JSONResponse:

@@ -4,8 +4,13 @@ Counterpart of ``http://169.254.169.254/metadata/identity/oauth2/token``. Locall
 has its own base ``http://127.0.0.1:{imds_port}/vms/{vmId}`` (the node's
 ``AZURE_POD_IDENTITY_AUTHORITY_HOST``), so the service knows which VM asks. The identity is
 chosen from the VM's scale set as IMDS does: an explicit ``client_id`` / ``object_id`` /
-``msi_res_id``, else the system-assigned identity, else the only user-assigned one.
-Answers carry IMDS's string-valued JSON and its 400 errors.
+``msi_res_id`` (or App Service's spelling ``mi_res_id``), else the system-assigned identity,
+else the only user-assigned one. Answers carry IMDS's string-valued JSON and its 400 errors.
+
+Refusals before any identity work, in this order: more than the VM's rate (429 with
+``Retry-After``, :mod:`imds_limits`); a request carrying ``X-Forwarded-For`` (IMDS refuses
+proxied requests; real IMDS's exact answer is not documented — locally 400
+``invalid_request`` / ``X-Forwarded-For header is not allowed``); no ``Metadata: true``.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -22,10 +28,12 @@ from starlette.routing import Route
 from kvcsi.cloud import lookups
 from kvcsi.cloud.context import CloudContext
 from kvcsi.cloud.identity.errors import unknown_resource
+from kvcsi.cloud.identity.imds_limits import ImdsLimits, ThrottleTable
 from kvcsi.cloud.identity.resources import is_known_resource
 from kvcsi.cloud.identity.tokens import APPIDACR_MANAGED_IDENTITY, MANAGED_IDENTITY_LIFETIME
 
 JSON_UTF8 = "application/json; charset=utf-8"
+FORWARDED_NOT_ALLOWED = "X-Forwarded-For header is not allowed"
 MULTIPLE_IDENTITIES = ("Multiple user assigned identities exist, please specify the clientId / "
                        "resourceId of the identity in the token request")
 
@@ -109,36 +117,57 @@ def _json(body: dict[str, Any], status: int = 200) -> Response:
     return JSONResponse(body, status_code=status, media_type=JSON_UTF8)
 
 
-def token(ctx: CloudContext):
+def _too_many_requests(retry_after: int, limits: ImdsLimits) -> Response:
+    return JSONResponse(
+        {"error": "too_many_requests",
+         "error_description": f"Too many requests: the managed identity endpoint of this VM "
+                              f"allows {limits.requests_per_second} requests per second and "
+                              f"{limits.max_concurrent} concurrent requests."},
+        status_code=429, media_type=JSON_UTF8, headers={"Retry-After": str(retry_after)})
+
+
+def _issue(ctx: CloudContext, vmss: dict[str, Any], query: Any) -> tuple[ManagedIdentity, str,
+                                                                         str, str, int]:
+    resource = query.get("resource")
+    if not resource:
+        raise ImdsError(400, "invalid_request", "Required audience parameter not specified")
+    identity = select_identity(ctx, vmss, client_id=query.get("client_id"),
+                               object_id=query.get("object_id"),
+                               msi_res_id=query.get("msi_res_id") or query.get("mi_res_id"))
+    tenant_id = identity.tenant_id or ctx.tenant_id
+    if not is_known_resource(resource, ctx.endpoints):
+        raise ImdsError(400, "invalid_resource", unknown_resource(resource, tenant_id).text)
+    access_token, expires_on = ctx.issuer.issue(
+        identity.principal, resource, tenant_id, lifetime_seconds=MANAGED_IDENTITY_LIFETIME,
+        appidacr=APPIDACR_MANAGED_IDENTITY, mirid=identity.resource_id)
+    return identity, resource, tenant_id, access_token, expires_on
+
+
+def token(ctx: CloudContext, throttles: ThrottleTable):
     async def endpoint(request: Request) -> Response:
         vm_id = request.path_params["vm_id"]
-        found = lookups.vm_by_vm_id(ctx.store, vm_id)
+        found = await run_in_threadpool(lookups.vm_by_vm_id, ctx.store, vm_id)
         if found is None:
             return _json({"error": "not_found",
                           "error_description": f"No VM with vmId '{vm_id}' in the local cloud"},
                          404)
         _, vmss = found
-        query = request.query_params
+        throttle = throttles.for_vm(vm_id)
+        retry_after = throttle.admit()
+        if retry_after is not None:
+            return _too_many_requests(retry_after, throttles.limits)
         try:
+            if "x-forwarded-for" in request.headers:
+                raise ImdsError(400, "invalid_request", FORWARDED_NOT_ALLOWED)
             if request.headers.get("metadata", "").lower() != "true":
                 raise ImdsError(400, "invalid_request", "Required metadata header not specified")
-            resource = query.get("resource")
-            if not resource:
-                raise ImdsError(400, "invalid_request",
-                                "Required audience parameter not specified")
-            identity = select_identity(ctx, vmss, client_id=query.get("client_id"),
-                                       object_id=query.get("object_id"),
-                                       msi_res_id=query.get("msi_res_id"))
-            tenant_id = identity.tenant_id or ctx.tenant_id
-            if not is_known_resource(resource, ctx.endpoints):
-                raise ImdsError(400, "invalid_resource",
-                                unknown_resource(resource, tenant_id).text)
+            identity, resource, tenant_id, access_token, expires_on = await run_in_threadpool(
+                _issue, ctx, vmss, request.query_params)
         except ImdsError as error:
             return _json({"error": error.error, "error_description": error.description},
                          error.status)
-        access_token, expires_on = ctx.issuer.issue(
-            identity.principal, resource, tenant_id, lifetime_seconds=MANAGED_IDENTITY_LIFETIME,
-            appidacr=APPIDACR_MANAGED_IDENTITY, mirid=identity.resource_id)
+        finally:
+            throttle.release()
         now = int(time.time())
         expires_in = str(max(expires_on - now, 0))
         return _json({
@@ -154,7 +183,9 @@ def token(ctx: CloudContext):
     return endpoint
 
 
-def imds_app(ctx: CloudContext) -> Starlette:
+def imds_app(ctx: CloudContext, limits: ImdsLimits | None = None) -> Starlette:
+    throttles = ThrottleTable(limits)
     return Starlette(routes=[
-        Route("/vms/{vm_id}/metadata/identity/oauth2/token", token(ctx), methods=["GET"]),
+        Route("/vms/{vm_id}/metadata/identity/oauth2/token", token(ctx, throttles),
+              methods=["GET"]),
     ])

@@ -2,7 +2,9 @@
 
 Entra answers AADSTS500011 for a resource no service principal in the tenant represents.
 Locally there are three resources (contract §1): Key Vault, ARM and Graph, each accepted
-with or without a trailing ``/``. A v2 ``scope`` is a resource followed by ``/.default``.
+with or without a trailing ``/``, plus the AKS API server application
+(``6dae42f8-4368-4678-94ff-3960e28e3630``, which the local node uses as its kubelet identity
+to call a cluster's TokenRequest endpoint). A v2 ``scope`` is a resource followed by ``/.default``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from kvcsi.cloud.endpoints import CloudEndpoints
 
 DEFAULT_SCOPE_SUFFIX = "/.default"
 RESERVED_SCOPES = frozenset({"openid", "profile", "offline_access"})
+AKS_SERVER_APP_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
 
 
 def known_resources(endpoints: CloudEndpoints) -> set[str]:
@@ -19,7 +22,7 @@ def known_resources(endpoints: CloudEndpoints) -> set[str]:
         endpoints.resource_manager.rstrip("/"),
         endpoints.graph.rstrip("/"),
     }
-    return bases | {base + "/" for base in bases}
+    return bases | {base + "/" for base in bases} | {AKS_SERVER_APP_ID}
 
 
 def is_known_resource(resource: str, endpoints: CloudEndpoints) -> bool:

@@ -1,66 +1,44 @@
-"""Secrets of the local Key Vault: versions, attributes and their storage (no HTTP here).
+"""Secrets of the local Key Vault: request validation and storage (no HTTP here).
 
-Counterpart of Key Vault's secret objects. Each version is one ``kv-secret`` document keyed
-``{vault}/{name-lower}/{version}`` with parent ``{vault}/{name-lower}`` and ``seq`` = creation
-time in microseconds, so the latest version is the last child. Names are case-insensitive
-(the case of the first set is kept); versions are 32 lowercase hex digits; the value is
-stored encrypted (:class:`~kvcsi.cloud.keyvault.cipher.SecretCipher`).
+Counterpart of Key Vault's secret objects. Storage, versions and soft delete come from
+:class:`~kvcsi.cloud.keyvault.objects.VersionedObjects` (kind ``kv-secret``); a version
+document is ``{"vault", "name", "version", "value" (Fernet token), "enabled", "created",
+"updated", "seq", "nbf"?, "exp"?, "contentType"?, "tags"?, "managed"?, "kid"?}``. Values are
+stored encrypted (:class:`~kvcsi.cloud.keyvault.cipher.SecretCipher`). Limits (about-secrets
+doc): value ≤ 25,600 characters, ``contentType`` ≤ 255, ≤ 15 tags of ≤ 512 characters.
+
+Certificates (another module) keep their backing secret here through
+:meth:`SecretRepository.store_managed_version`.
 """
 
 from __future__ import annotations
 
-import re
-import time
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from kvcsi.cloud.keyvault.cipher import SecretCipher
-from kvcsi.cloud.keyvault.errors import BadParameter, SecretNotFound
+from kvcsi.cloud.keyvault.errors import (
+    BadParameter,
+    DeletedSecretNotFound,
+    SecretDisabled,
+    SecretNotFound,
+)
+from kvcsi.cloud.keyvault.objects import (
+    Document,
+    ObjectType,
+    VersionedObjects,
+    new_version_id,
+    now_seconds,
+)
 from kvcsi.cloud.store import CloudStore
 
 KIND = "kv-secret"
-NAME_PATTERN = re.compile(r"^[0-9a-zA-Z-]{1,127}$")
+SECRETS = ObjectType(KIND, "secret", SecretNotFound, DeletedSecretNotFound)
 MAX_VALUE_LENGTH = 25600
 MAX_CONTENT_TYPE_LENGTH = 255
 MAX_TAGS = 15
 MAX_TAG_LENGTH = 512
-
-
-@dataclass(frozen=True)
-class SecretVersion:
-    """One stored version (value still encrypted)."""
-
-    vault: str
-    name: str
-    version: str
-    encrypted_value: str
-    enabled: bool
-    created: int
-    updated: int
-    not_before: int | None = None
-    expires: int | None = None
-    content_type: str | None = None
-    tags: dict[str, str] | None = field(default=None)
-
-    @classmethod
-    def from_document(cls, doc: dict[str, Any]) -> SecretVersion:
-        return cls(vault=doc["vault"], name=doc["name"], version=doc["version"],
-                   encrypted_value=doc["value"], enabled=doc["enabled"],
-                   created=doc["created"], updated=doc["updated"], not_before=doc.get("nbf"),
-                   expires=doc.get("exp"), content_type=doc.get("contentType"),
-                   tags=doc.get("tags"))
-
-    def to_document(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {
-            "vault": self.vault, "name": self.name, "version": self.version,
-            "value": self.encrypted_value, "enabled": self.enabled,
-            "created": self.created, "updated": self.updated,
-        }
-        optional = {"nbf": self.not_before, "exp": self.expires,
-                    "contentType": self.content_type, "tags": self.tags}
-        doc.update({key: value for key, value in optional.items() if value is not None})
-        return doc
+REVEALED_CACHE_LIMIT = 10_000
 
 
 def _optional_int(attributes: dict[str, Any], name: str) -> int | None:
@@ -72,10 +50,46 @@ def _optional_int(attributes: dict[str, Any], name: str) -> int | None:
     return value
 
 
-def check_secret_name(name: str) -> None:
-    if not NAME_PATTERN.match(name):
-        raise BadParameter(f"Secret name '{name}' is invalid. A secret name must be 1-127 "
-                           "characters long and contain only 0-9, a-z, A-Z and -.")
+def parse_content_type(body: dict[str, Any]) -> str | None:
+    content_type = body.get("contentType")
+    if content_type is not None and (not isinstance(content_type, str)
+                                     or len(content_type) > MAX_CONTENT_TYPE_LENGTH):
+        raise BadParameter("Property contentType has invalid value")
+    return content_type
+
+
+def parse_tags(body: dict[str, Any]) -> dict[str, str] | None:
+    tags = body.get("tags")
+    if tags is not None and (not isinstance(tags, dict) or len(tags) > MAX_TAGS or not all(
+            isinstance(k, str) and isinstance(v, str)
+            and len(k) <= MAX_TAG_LENGTH and len(v) <= MAX_TAG_LENGTH for k, v in tags.items())):
+        raise BadParameter("Property tags has invalid value")
+    return tags
+
+
+def parse_attributes(body: dict[str, Any]) -> dict[str, Any]:
+    """``enabled``/``nbf``/``exp`` given in ``body["attributes"]`` (only those present)."""
+    attributes = body.get("attributes") or {}
+    if not isinstance(attributes, dict):
+        raise BadParameter("Property attributes has invalid value")
+    found: dict[str, Any] = {}
+    if attributes.get("enabled") is not None:
+        if not isinstance(attributes["enabled"], bool):
+            raise BadParameter("Property enabled has invalid value")
+        found["enabled"] = attributes["enabled"]
+    for name in ("nbf", "exp"):
+        if name in attributes:
+            found[name] = _optional_int(attributes, name)
+    return found
+
+
+def _apply(doc: Document, changes: dict[str, Any]) -> Document:
+    for name, value in changes.items():
+        if value is None:
+            doc.pop(name, None)
+        else:
+            doc[name] = value
+    return doc
 
 
 @dataclass(frozen=True)
@@ -85,39 +99,33 @@ class SetSecretRequest:
     value: str
     content_type: str | None
     tags: dict[str, str] | None
-    enabled: bool
-    not_before: int | None
-    expires: int | None
+    attributes: dict[str, Any]
 
     @classmethod
     def parse(cls, body: Any) -> SetSecretRequest:
         if not isinstance(body, dict) or not isinstance(body.get("value"), str):
             raise BadParameter("Property value is required and must be a string")
-        value = body["value"]
-        if len(value) > MAX_VALUE_LENGTH:
+        if len(body["value"]) > MAX_VALUE_LENGTH:
             raise BadParameter("Secret is beyond the maximum permitted length of "
                                f"{MAX_VALUE_LENGTH} characters")
-        content_type = body.get("contentType")
-        if content_type is not None and (not isinstance(content_type, str)
-                                         or len(content_type) > MAX_CONTENT_TYPE_LENGTH):
-            raise BadParameter("Property contentType has invalid value")
-        tags = body.get("tags")
-        if tags is not None:
-            if not isinstance(tags, dict) or len(tags) > MAX_TAGS or not all(
-                isinstance(k, str) and isinstance(v, str)
-                and len(k) <= MAX_TAG_LENGTH and len(v) <= MAX_TAG_LENGTH
-                for k, v in tags.items()
-            ):
-                raise BadParameter("Property tags has invalid value")
-        attributes = body.get("attributes") or {}
-        if not isinstance(attributes, dict):
-            raise BadParameter("Property attributes has invalid value")
-        enabled = attributes.get("enabled", True)
-        if not isinstance(enabled, bool):
-            raise BadParameter("Property enabled has invalid value")
-        return cls(value=value, content_type=content_type, tags=tags, enabled=enabled,
-                   not_before=_optional_int(attributes, "nbf"),
-                   expires=_optional_int(attributes, "exp"))
+        return cls(value=body["value"], content_type=parse_content_type(body),
+                   tags=parse_tags(body), attributes=parse_attributes(body))
+
+
+@dataclass(frozen=True)
+class UpdateSecretRequest:
+    """The body of ``PATCH /secrets/{name}/{version}``: only the fields it carries change."""
+
+    changes: dict[str, Any]
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> UpdateSecretRequest:
+        changes = dict(parse_attributes(body))
+        if "contentType" in body:
+            changes["contentType"] = parse_content_type(body)
+        if "tags" in body:
+            changes["tags"] = parse_tags(body)
+        return cls(changes)
 
 
 class SecretRepository:
@@ -126,49 +134,73 @@ class SecretRepository:
     def __init__(self, store: CloudStore, cipher: SecretCipher) -> None:
         self.store = store
         self.cipher = cipher
+        self.objects = VersionedObjects(store, SECRETS)
+        self._revealed: dict[str, str] = {}
 
-    @staticmethod
-    def _parent(vault: str, name: str) -> str:
-        return f"{vault.lower()}/{name.lower()}"
+    def set(self, vault: str, name: str, request: SetSecretRequest) -> Document:
+        fields: Document = {"value": self.cipher.encrypt(request.value), "enabled": True}
+        _apply(fields, {"contentType": request.content_type, "tags": request.tags,
+                        **request.attributes})
+        return self.objects.add_version(vault, name, fields)
 
-    def set(self, vault: str, name: str, request: SetSecretRequest) -> SecretVersion:
-        check_secret_name(name)
-        now = int(time.time())
-        parent = self._parent(vault, name)
-        with self.store.transaction():
-            existing = self.store.children(KIND, parent)
-            stored_name = existing[0]["name"] if existing else name
-            secret = SecretVersion(
-                vault=vault.lower(), name=stored_name, version=uuid.uuid4().hex,
-                encrypted_value=self.cipher.encrypt(request.value), enabled=request.enabled,
-                created=now, updated=now, not_before=request.not_before,
-                expires=request.expires, content_type=request.content_type, tags=request.tags,
-            )
-            self.store.put(KIND, f"{parent}/{secret.version}", secret.to_document(),
-                           parent=parent, seq=time.time_ns() // 1000)
+    def store_managed_version(self, vault: str, name: str, version: str, value: str, *,
+                              content_type: str, kid: str, enabled: bool = True,
+                              not_before: int | None = None, expires: int | None = None,
+                              tags: dict[str, str] | None = None) -> Document:
+        """The backing secret of a certificate version (``managed: true``, same version)."""
+        fields: Document = {"value": self.cipher.encrypt(value), "enabled": enabled,
+                            "contentType": content_type, "managed": True, "kid": kid}
+        _apply(fields, {"nbf": not_before, "exp": expires, "tags": tags})
+        return self.objects.add_version(vault, name, fields, version=version)
+
+    def get(self, vault: str, name: str, version: str | None = None) -> Document:
+        return self.objects.get(vault, name, version)
+
+    def get_enabled(self, vault: str, name: str, version: str | None = None) -> Document:
+        """A version whose value may be read: 403 ``SecretDisabled`` when it is disabled.
+        Expired and not-yet-valid versions are returned (``nbf``/``exp`` are informational)."""
+        secret = self.objects.get(vault, name, version)
+        if not secret["enabled"]:
+            raise SecretDisabled("Operation get is not allowed on a disabled secret.")
         return secret
 
-    def versions(self, vault: str, name: str) -> list[SecretVersion]:
-        """Every version of a secret, oldest first (empty when it does not exist)."""
-        return [SecretVersion.from_document(doc)
-                for doc in self.store.children(KIND, self._parent(vault, name))]
+    def update(self, vault: str, name: str, version: str | None,
+               request: UpdateSecretRequest) -> Document:
+        return self.objects.update_version(vault, name, version,
+                                           lambda doc: _apply(doc, request.changes))
 
-    def get(self, vault: str, name: str, version: str | None = None) -> SecretVersion:
-        if version:
-            doc = self.store.get(KIND, f"{self._parent(vault, name)}/{version.lower()}")
-            if doc is None:
-                raise SecretNotFound(name, version)
-            return SecretVersion.from_document(doc)
-        versions = self.versions(vault, name)
-        if not versions:
+    def versions(self, vault: str, name: str) -> list[Document]:
+        return self.objects.versions(vault, name)
+
+    def reveal(self, secret: Document) -> str:
+        """The value in clear (recent decryptions are remembered in memory, never on disk)."""
+        token = secret["value"]
+        value = self._revealed.get(token)
+        if value is None:
+            value = self.cipher.decrypt(token)
+            if len(self._revealed) >= REVEALED_CACHE_LIMIT:
+                self._revealed.clear()
+            self._revealed[token] = value
+        return value
+
+    def backup_versions(self, vault: str, name: str) -> tuple[str, list[Document]]:
+        """The name and every version (values in clear, for the encrypted blob)."""
+        head = self.objects.live_head(vault, name)
+        if head is None:
             raise SecretNotFound(name)
-        return versions[-1]
+        versions = [dict(doc, value=self.reveal(doc)) for doc in self.versions(vault, name)]
+        return head["name"], versions
 
-    def latest_of_each(self, vault: str) -> list[SecretVersion]:
-        """The latest version of every secret of a vault, ordered by lower-cased name."""
-        documents = self.store.scan(KIND, f"{vault.lower()}/")
-        names = sorted({doc["name"].lower() for doc in documents})
-        return [self.versions(vault, name)[-1] for name in names]
+    def restore_versions(self, vault: str, name: str, versions: list[Document]) -> Document:
+        stored = [dict(doc, value=self.cipher.encrypt(doc["value"])) for doc in versions]
+        return self.objects.restore(vault, name, stored)
 
-    def reveal(self, secret: SecretVersion) -> str:
-        return self.cipher.decrypt(secret.encrypted_value)
+    def bulk_load(self, vault: str, values: dict[str, str]) -> None:
+        """Store one version of many secrets at once (benchmark setup; no checks)."""
+        now, documents = now_seconds(), []
+        for index, (name, value) in enumerate(values.items()):
+            documents.append({"vault": vault.lower(), "name": name,
+                              "version": new_version_id(), "value": self.cipher.encrypt(value),
+                              "enabled": True, "created": now, "updated": now,
+                              "seq": index})
+        self.objects.add_versions_in_bulk(vault, documents)
