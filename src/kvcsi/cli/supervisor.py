@@ -113,6 +113,11 @@ def up(home: Home, https_port: int, imds_port: int, detach: bool) -> int:
     if running_pid(home, CLOUD) or running_pid(home, NODE):
         print(f"kvcsi is already running in {home.root} (kvcsi status; kvcsi down to stop)")
         return 0
+    if os.geteuid() != 0:
+        print("warning: not running as root: secret volumes are plain directories instead of "
+              "tmpfs mounts, and containers run in unprivileged user namespaces (or, where "
+              "those are unavailable, without a mount namespace); see the README",
+              file=sys.stderr)
     home.endpoints_file.unlink(missing_ok=True)
     ready_file = home.run / "node.ready"
     ready_file.unlink(missing_ok=True)

@@ -65,6 +65,7 @@ class ProviderCallFailed(DriverError):
     """The Mount RPC failed, or its response is unusable (error code, no object versions)."""
 
     error_type = GRPC_PROVIDER_ERROR
+    provider_warnings: tuple[str, ...] = ()  # sent by the provider with the failed call
 
 
 class InvalidPayload(DriverError):

@@ -4,8 +4,12 @@ Upstream counterpart: the rotation reconciler's events of ≤v1.5 (``MountRotati
 ``MountRotationFailed``, ``SecretRotationComplete``, ``SecretRotationFailed``; component
 ``csi-secrets-store-rotation``) and the SecretProviderClassPodStatus controller's
 ``FailedToCreateSecret`` (component ``csi-secrets-store-controller``); reference notes §4.1,
-§4.8. Events are best effort: a store failure is logged, never raised. Messages never carry
-secret values or tokens (they name objects, files and error texts that are already redacted).
+§4.8. Not upstream: ``ProviderWarning`` (component ``csi-secrets-store``), one Warning per
+distinct warning the provider sent with a Mount call (gRPC trailing metadata
+``kvcsi-warning-bin``), on successful and failed mounts; the cluster store aggregates
+repeats into one event with a count. Events are best effort: a store failure is logged,
+never raised. Messages never carry secret values or tokens (they name objects, files and
+error texts that are already redacted).
 """
 
 from __future__ import annotations
@@ -16,17 +20,24 @@ from typing import Any
 
 ROTATION_COMPONENT = "csi-secrets-store-rotation"
 CONTROLLER_COMPONENT = "csi-secrets-store-controller"
+DRIVER_COMPONENT = "csi-secrets-store"
 
 MOUNT_ROTATION_COMPLETE = "MountRotationComplete"
 MOUNT_ROTATION_FAILED = "MountRotationFailed"
 SECRET_ROTATION_COMPLETE = "SecretRotationComplete"
 SECRET_ROTATION_FAILED = "SecretRotationFailed"
 FAILED_TO_CREATE_SECRET = "FailedToCreateSecret"
+PROVIDER_WARNING = "ProviderWarning"
 
 NORMAL = "Normal"
 WARNING = "Warning"
 
 log = logging.getLogger(__name__)
+
+
+def provider_warning_message(provider: str, namespace: str, spc: str, warning: str) -> str:
+    """The text of a ``ProviderWarning`` event."""
+    return f'provider "{provider}" warns about SecretProviderClass {namespace}/{spc}: {warning}'
 
 
 def pod_reference(namespace: str, name: str, uid: str) -> dict[str, Any]:

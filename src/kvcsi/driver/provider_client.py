@@ -10,7 +10,10 @@ channel is rebuilt when the socket file is replaced (another path, or a new inod
 provider restart); upstream caches the first connection for the life of the process
 (AWS provider issue #461). And a socket file nobody listens on (left behind by a provider
 that moved to the other directory) is passed over when a live one exists further down the
-list; upstream would keep dialling the dead first match.
+list; upstream would keep dialling the dead first match. Not upstream either: the Mount
+call's trailing metadata ``kvcsi-warning-bin`` (one UTF-8 warning per entry, sent by the
+kvcsi provider on success and failure) is read into ``MountResult.warnings`` or, for a
+failed call, :func:`provider_warnings` of the raised error.
 """
 
 from __future__ import annotations
@@ -37,6 +40,10 @@ PLUGIN_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{0,30}$")
 # Used only when the caller (kubelet) set no deadline, so a dead socket cannot hang forever.
 FALLBACK_CALL_TIMEOUT_SECONDS = 120.0
 NO_DEADLINE_THRESHOLD_SECONDS = 365 * 24 * 3600.0
+# Trailing metadata of a Mount call: one provider warning per entry (docs/provider.md).
+WARNING_METADATA_KEY = "kvcsi-warning-bin"
+MAX_WARNINGS = 20
+MAX_WARNING_CHARS = 512
 
 SERVICE_CONFIG = json.dumps(
     {
@@ -65,6 +72,7 @@ class MountResult:
 
     object_versions: dict[str, str]
     files: list[provider_pb2.File] = field(default_factory=list)
+    warnings: tuple[str, ...] = ()  # from the call's trailing metadata, deduplicated
 
 
 @dataclass
@@ -161,10 +169,19 @@ class ProviderClients:
             permission=permission,
         )
         try:
-            response = stub.Mount(request, timeout=_timeout(timeout))
+            response, call = stub.Mount.with_call(request, timeout=_timeout(timeout))
         except grpc.RpcError as error:
-            raise _call_failed(error) from None
-        return check_mount_response(response)
+            failed = _call_failed(error)
+            failed.provider_warnings = warnings_from_metadata(_trailing_metadata(error))
+            raise failed from None
+        warnings = warnings_from_metadata(call.trailing_metadata())
+        try:
+            result = check_mount_response(response)
+        except ProviderCallFailed as error:
+            error.provider_warnings = warnings
+            raise
+        result.warnings = warnings
+        return result
 
     def version(self, provider: str, timeout: float = 5.0) -> str:
         """The provider's ``runtime_version`` (health check)."""
@@ -182,6 +199,37 @@ class ProviderClients:
             for connection in self._connections.values():
                 connection.channel.close()
             self._connections.clear()
+
+
+def provider_warnings(error: BaseException | None) -> tuple[str, ...]:
+    """The warnings the provider sent with a failed Mount call (none for other errors)."""
+    return tuple(getattr(error, "provider_warnings", ()))
+
+
+def warnings_from_metadata(metadata: Sequence[tuple[str, str | bytes]] | None) -> tuple[str, ...]:
+    """The ``kvcsi-warning-bin`` entries as text: in order, deduplicated, bounded in number
+    and length (the provider is trusted, yet one bad answer must not flood the events)."""
+    found: list[str] = []
+    for key, value in metadata or ():
+        if key != WARNING_METADATA_KEY:
+            continue
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        text = text.strip()
+        if len(text) > MAX_WARNING_CHARS:
+            text = text[: MAX_WARNING_CHARS - 3] + "..."
+        if text and text not in found:
+            found.append(text)
+        if len(found) == MAX_WARNINGS:
+            break
+    return tuple(found)
+
+
+def _trailing_metadata(error: grpc.RpcError) -> Sequence[tuple[str, str | bytes]] | None:
+    trailing = getattr(error, "trailing_metadata", None)
+    try:
+        return trailing() if callable(trailing) else None
+    except Exception:  # noqa: BLE001 - an error without a call behind it
+        return None
 
 
 def _accepts_connections(path: str) -> bool | None:

@@ -11,7 +11,9 @@ gate (:mod:`kvcsi.driver.rotation`: per-volume last fetch, backoff, on-demand re
 the attributes, require readOnly, mount (first time only), fetch through the coalescing
 fetcher (:mod:`kvcsi.driver.rotation_fetch`: one provider call per distinct request), write
 the files atomically, record the pod status (only when it changed) and sync the
-``secretObjects`` Secrets (:mod:`kvcsi.driver.secret_sync`). A failed first publish unmounts
+``secretObjects`` Secrets (:mod:`kvcsi.driver.secret_sync`). Warnings the provider sent with
+the Mount call become ``ProviderWarning`` events on the pod, whether the mount succeeded or
+not. A failed first publish unmounts
 what it mounted; a failed republish keeps the content, records ``MountRotationFailed`` on the
 pod, backs off, and is masked from kubelet (which would otherwise delete the mount
 directory, kubernetes/kubernetes#121271).
@@ -33,6 +35,7 @@ from kvcsi.driver import events as ev
 from kvcsi.driver import spc as spc_access
 from kvcsi.driver.atomic_writer import FileProjection, write_payload
 from kvcsi.driver.cluster_access import DriverClusterStore, NotFound
+from kvcsi.driver.coalescing import Outcome
 from kvcsi.driver.errors import (
     DriverError,
     InvalidRequest,
@@ -44,7 +47,7 @@ from kvcsi.driver.errors import (
 from kvcsi.driver.metrics import DriverMetrics
 from kvcsi.driver.mounter import Mounter
 from kvcsi.driver.pod_status import build_pod_status, create_or_update_pod_status
-from kvcsi.driver.provider_client import MountResult, ProviderClients
+from kvcsi.driver.provider_client import MountResult, ProviderClients, provider_warnings
 from kvcsi.driver.rotation import BackoffPolicy, GateDecision, RotationGate
 from kvcsi.driver.rotation_fetch import CoalescedFetcher
 from kvcsi.driver.rotation_refresh import refresh_token
@@ -221,6 +224,7 @@ class VolumePublisher:
                 timeout,
                 use_cache=mounted and decision is not GateDecision.FORCED,
             )
+            self._record_provider_warnings(pod, spc_name, state.provider, outcome)
             if outcome.error is not None:
                 raise outcome.error
             assert outcome.result is not None
@@ -248,6 +252,23 @@ class VolumePublisher:
             self._sync_secrets(pod, state, spc, target)
         log.info("node publish volume complete for %s (pod %s/%s)", target, pod.namespace, pod.name)
         return PublishOutcome.REFRESHED if state.is_remount else PublishOutcome.MOUNTED
+
+    def _record_provider_warnings(
+        self, pod: spc_access.PodRef, spc_name: str, provider: str, outcome: Outcome[MountResult]
+    ) -> None:
+        """One ``ProviderWarning`` event per distinct warning of the Mount call."""
+        if outcome.result is not None:
+            warnings = outcome.result.warnings
+        else:
+            warnings = provider_warnings(outcome.error)
+        for warning in warnings:
+            self.events.record(
+                ev.pod_reference(pod.namespace, pod.name, pod.uid),
+                ev.WARNING,
+                ev.PROVIDER_WARNING,
+                ev.provider_warning_message(provider, pod.namespace, spc_name, warning),
+                component=ev.DRIVER_COMPONENT,
+            )
 
     def _write_content(self, target: str, result: MountResult) -> bool:
         """Write the provider's files; True when the visible content changed."""

@@ -25,6 +25,7 @@ import json
 import os
 import re
 from http import HTTPStatus
+from typing import Any
 from urllib.parse import urlsplit
 
 from azure.core.exceptions import (
@@ -94,6 +95,10 @@ def describe_response_error(error: HttpResponseError) -> str:
         phrase = response.reason or ""
     lines = [f"{request.method} {_url_without_query(request.url)}", RULE,
              f"RESPONSE {status}: {status} {phrase}".rstrip()]
+    retry_after = _retry_after(response) if status in (429, 503) else None
+    if retry_after is not None:
+        # The driver reads this line to back off as long as the service asked.
+        lines.append(f"Retry-After: {retry_after}")
     code = _error_code(error)
     lines.append(f"ERROR CODE: {code}" if code else "ERROR CODE UNAVAILABLE")
     lines.append(RULE)
@@ -101,6 +106,20 @@ def describe_response_error(error: HttpResponseError) -> str:
     lines.append(body if body else "Response contained no body")
     lines.append(RULE)
     return redact("\n".join(lines))
+
+
+def _retry_after(response: Any) -> str | None:
+    headers = getattr(response, "headers", None) or {}
+    for name in ("Retry-After", "retry-after-ms", "x-ms-retry-after-ms"):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            seconds = float(value) / (1000.0 if name.endswith("-ms") else 1.0)
+        except ValueError:
+            return None
+        return f"{seconds:g}"
+    return None
 
 
 def _root_cause(error: BaseException) -> BaseException:

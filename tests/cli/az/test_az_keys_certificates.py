@@ -121,3 +121,32 @@ def test_certificate_import_pem(az: Az, cloud: LocalCloud, tmp_path: Path) -> No
                             "-n", "ImportedCert", "--query",
                             "policy.secretProperties.contentType"
                             ).stdout) == "application/x-pem-file"
+
+
+def test_certificate_import_pfx_with_password_and_download(az: Az, tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    key = ec.generate_private_key(ec.SECP384R1())
+    certificate = pki.certificate("pfx.example", key)
+    pfx_path = tmp_path / "bundle.pfx"
+    pfx_path.write_bytes(pkcs12.serialize_key_and_certificates(
+        b"pfx", key, certificate, None,
+        serialization.BestAvailableEncryption(b"s3cret-pass")))
+    imported = az.ok("keyvault", "certificate", "import", "--vault-name", VAULT,
+                     "-n", "PfxCert", "--file", str(pfx_path),
+                     "--password", "s3cret-pass").json()
+    assert imported["name"] == "PfxCert"
+    assert base64.b64decode(imported["cer"]) == certificate.public_bytes(
+        serialization.Encoding.DER)
+    assert az.ok("keyvault", "certificate", "show", "--vault-name", VAULT, "-n", "PfxCert",
+                 "--query", "policy.secretProperties.contentType", "-o", "tsv"
+                 ).stdout == "application/x-pkcs12\n"
+    downloaded = tmp_path / "cert.pem"
+    az.ok("keyvault", "certificate", "download", "--vault-name", VAULT, "-n", "PfxCert",
+          "--file", str(downloaded))
+    assert x509.load_pem_x509_certificate(downloaded.read_bytes()) == certificate
+
+    wrong = az("keyvault", "certificate", "import", "--vault-name", VAULT, "-n", "PfxBad",
+               "--file", str(pfx_path), "--password", "wrong")
+    assert wrong.exit_code == 1
+    assert wrong.stderr.startswith("ERROR: (BadParameter)"), wrong.stderr

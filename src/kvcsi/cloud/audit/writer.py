@@ -14,6 +14,7 @@ never changes Key Vault's answer.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections import deque
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 FLUSH_SECONDS = 0.05
 BATCH_SIZE = 500
-CLOSE_TIMEOUT_SECONDS = 10.0
 T = TypeVar("T")
 Entry = tuple[dict[str, Any], int]  # (event document, event time in µs)
 
@@ -58,7 +58,7 @@ def close_writers(store: CloudStore) -> None:
 
 class AuditWriter(Generic[T]):
     """Batches request snapshots of type ``T`` into ``audit_log``; ``build`` turns one
-    snapshot into ``(document, time in µs)`` in the writing thread."""
+    snapshot into ``(document, time in µs)`` when the batch is written."""
 
     def __init__(self, audit_log: AuditLog, build: Callable[[T], Entry], *,
                  flush_seconds: float | None = None, batch_size: int | None = None) -> None:
@@ -68,47 +68,29 @@ class AuditWriter(Generic[T]):
         self.batch_size = BATCH_SIZE if batch_size is None else batch_size
         self._pending: deque[T] = deque()
         self._write_lock = threading.Lock()
-        self._wake = threading.Event()  # something is queued (or closing)
-        self._hurry = threading.Event()  # a full batch is queued (or closing)
-        self._closing = False
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
+        self._closed = False
         self._key = _store_key(audit_log.store)
         with _registry_lock:
             _writers.setdefault(self._key, []).append(self)
 
     def submit(self, snapshot: T) -> None:
-        """Queue one request's snapshot (cheap: no I/O, no encoding)."""
-        if self._closing:  # after shutdown: write it at once rather than lose it
-            self._pending.append(snapshot)
-            self.flush()
-            return
+        """Queue one request's snapshot (no I/O, no encoding); the first one of a batch
+        schedules the write on the running event loop (without one, or once closed, the
+        snapshot is written at once)."""
         pending = self._pending
         pending.append(snapshot)
         waiting = len(pending)
-        if waiting == 1:
-            if self._thread is None:
-                self._start()
-            self._wake.set()
-        elif waiting >= self.batch_size:
-            self._hurry.set()
-
-    def _start(self) -> None:
-        with self._start_lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="kvcsi-audit-writer",
-                                                daemon=True)
-                self._thread.start()
-
-    def _run(self) -> None:
-        while not self._closing:
-            self._wake.wait()
-            self._wake.clear()
-            if self._closing:
-                break
-            self._hurry.wait(self.flush_seconds)  # gather a batch
-            self._hurry.clear()
-            self.flush()
+        if waiting == 1 or waiting == self.batch_size:
+            try:
+                loop = None if self._closed else asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
+            if loop is None:
+                self.flush()
+            elif waiting == 1:
+                loop.call_later(self.flush_seconds, self.flush)
+            else:
+                loop.call_soon(self.flush)
 
     def flush(self) -> None:
         """Write everything queued so far (in queue order), in one transaction."""
@@ -134,13 +116,8 @@ class AuditWriter(Generic[T]):
         return len(self._pending)
 
     def close(self) -> None:
-        """Stop the thread and write what is left; later submits are written at once."""
-        self._closing = True
-        self._wake.set()
-        self._hurry.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(CLOSE_TIMEOUT_SECONDS)
+        """Write what is left; later snapshots are written at once."""
+        self._closed = True
         self.flush()
         with _registry_lock:
             writers = _writers.get(self._key, [])
