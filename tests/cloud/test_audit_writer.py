@@ -4,14 +4,16 @@ built from the authorizer's decision carry the same fields as before, without th
 
 from __future__ import annotations
 
+import asyncio
 import json
 import ssl
-import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from azure.identity import ClientSecretCredential
 from support.local_cloud import running_local_cloud
 
 from kvcsi.cloud.audit import writer as audit_writer
@@ -42,22 +44,23 @@ def _stored_names(store: CloudStore) -> list[str]:
             sorted(store.scan(EVENT_KIND), key=lambda event: event["sequence"])]
 
 
-def _wait_for(condition: Any, seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)
-
-
 @pytest.fixture
 def store(tmp_path: Path) -> CloudStore:
     return CloudStore(tmp_path / "state.db")
 
 
+def _in_loop(work: Callable[[], Awaitable[None]]) -> None:
+    asyncio.run(work())  # the writer schedules its batches on the running loop
+
+
 def test_queued_events_are_seen_by_the_next_query(store: CloudStore):
     writer = AuditWriter(AuditLog(store), _entry, flush_seconds=60)
-    for number in range(3):
-        writer.submit(number)
+
+    async def requests() -> None:
+        for number in range(3):
+            writer.submit(number)
+
+    _in_loop(requests)
 
     assert _stored_names(store) == []  # still queued: nothing written on the request path
     # a query through another store object of the same database writes the queue first
@@ -68,35 +71,57 @@ def test_queued_events_are_seen_by_the_next_query(store: CloudStore):
     writer.close()
 
 
-def test_a_timer_writes_a_batch_without_any_query(store: CloudStore):
-    writer = AuditWriter(AuditLog(store), _entry, flush_seconds=0.02)
-    writer.submit(0)
-    writer.submit(1)
+def test_the_loop_writes_a_batch_after_the_interval(store: CloudStore):
+    writer = AuditWriter(AuditLog(store), _entry, flush_seconds=0.05)
+    seen: list[list[str]] = []
 
-    _wait_for(lambda: _stored_names(store) == ["s0", "s1"])
-    writer.submit(2)
-    _wait_for(lambda: _stored_names(store) == ["s0", "s1", "s2"])
+    async def requests() -> None:
+        writer.submit(0)
+        writer.submit(1)
+        seen.append(_stored_names(store))
+        await asyncio.sleep(0.2)
+        seen.append(_stored_names(store))
+        writer.submit(2)
+        await asyncio.sleep(0.2)
+        seen.append(_stored_names(store))
+
+    _in_loop(requests)
+
+    assert seen == [[], ["s0", "s1"], ["s0", "s1", "s2"]]
     writer.close()
 
 
-def test_a_full_batch_is_written_before_the_timer(store: CloudStore):
+def test_a_full_batch_is_written_before_the_interval(store: CloudStore):
     writer = AuditWriter(AuditLog(store), _entry, flush_seconds=60, batch_size=4)
-    for number in range(4):
-        writer.submit(number)
+    seen: list[list[str]] = []
 
-    _wait_for(lambda: _stored_names(store) == ["s0", "s1", "s2", "s3"])
+    async def requests() -> None:
+        for number in range(5):
+            writer.submit(number)
+        await asyncio.sleep(0)  # one turn of the loop
+        seen.append(_stored_names(store))
+
+    _in_loop(requests)
+
+    assert seen == [["s0", "s1", "s2", "s3", "s4"]]
     writer.close()
 
 
-def test_close_writes_what_is_left_and_later_events_at_once(store: CloudStore):
+def test_without_a_loop_or_once_closed_events_are_written_at_once(store: CloudStore):
     writer = AuditWriter(AuditLog(store), _entry, flush_seconds=60)
     writer.submit(0)
-    close_writers(store)
-
     assert _stored_names(store) == ["s0"]
-    writer.submit(1)
+
+    async def requests() -> None:
+        writer.submit(1)
+
+    _in_loop(requests)
+    assert _stored_names(store) == ["s0"]
+    close_writers(store)  # the server's shutdown
+
     assert _stored_names(store) == ["s0", "s1"]
-    assert writer._thread is not None and not writer._thread.is_alive()
+    writer.submit(2)
+    assert _stored_names(store) == ["s0", "s1", "s2"]
 
 
 def test_a_snapshot_that_cannot_be_built_costs_only_itself(store: CloudStore):
@@ -106,8 +131,12 @@ def test_a_snapshot_that_cannot_be_built_costs_only_itself(store: CloudStore):
         return _entry(number)
 
     writer = AuditWriter(AuditLog(store), build, flush_seconds=60)
-    for number in range(3):
-        writer.submit(number)
+
+    async def requests() -> None:
+        for number in range(3):
+            writer.submit(number)
+
+    _in_loop(requests)
     flush_pending(store)
 
     assert _stored_names(store) == ["s0", "s2"]
@@ -193,18 +222,29 @@ def test_display_names_follow_principal_changes(store: CloudStore):
 
 # --- the running cloud -----------------------------------------------------------------------
 
-def test_events_still_queued_are_written_on_shutdown(tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(audit_writer, "FLUSH_SECONDS", 3600.0)  # only shutdown writes
+def test_the_audit_endpoint_reads_its_writes_and_shutdown_writes_the_rest(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(audit_writer, "FLUSH_SECONDS", 3600.0)  # no timer write in the test
     home = tmp_path / "home"
     with running_local_cloud(home) as cloud:
         cloud.seed.vault("shutkv")
-        verify = ssl.create_default_context(cafile=cloud.ca_bundle)
-        with httpx.Client(verify=verify) as http:
-            answer = http.get(f"{cloud.vault_url('shutkv')}/secrets/s?api-version=7.6")
-        assert answer.status_code == 401
-        assert cloud.store.scan(EVENT_KIND) == []  # queued, not yet written
+        account = json.loads((home / "cloud" / "cli-credential.json").read_text())
+        arm_token = ClientSecretCredential(
+            account["tenantId"], account["clientId"], account["clientSecret"],
+            authority=cloud.authority, disable_instance_discovery=True,
+            connection_verify=cloud.ca_bundle).get_token(
+            cloud.endpoints["resource_manager"] + ".default").token
+        audit_url = cloud.endpoints["resource_manager"] + "providers/kvcsi/auditEvents"
+        secret_url = f"{cloud.vault_url('shutkv')}/secrets/s?api-version=7.6"
+        with httpx.Client(verify=ssl.create_default_context(cafile=cloud.ca_bundle)) as http:
+            assert http.get(secret_url).status_code == 401
+            assert cloud.store.scan(EVENT_KIND) == []  # queued, not written on the request
+            queried = http.get(audit_url, params={"vault": "shutkv"},
+                               headers={"Authorization": f"Bearer {arm_token}"})
+            assert http.get(secret_url).status_code == 401  # stays queued until shutdown
 
-    [event] = CloudStore(home / "cloud" / "state.db").scan(EVENT_KIND)
-    assert (event["vault"], event["operation"], event["httpStatus"], event["result"]) == (
-        "shutkv", "getSecret", 401, "unauthenticated")
+    assert queried.status_code == 200
+    assert [(e["vault"], e["operation"], e["httpStatus"], e["result"])
+            for e in queried.json()["value"]] == [("shutkv", "getSecret", 401, "unauthenticated")]
+    stored = CloudStore(home / "cloud" / "state.db").scan(EVENT_KIND)
+    assert sorted(event["sequence"] for event in stored) == [0, 1]

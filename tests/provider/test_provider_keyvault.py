@@ -28,7 +28,14 @@ from cryptography.x509.oid import NameOID
 from kvcsi.provider.auth import AuthConfig
 from kvcsi.provider.azure_errors import redact
 from kvcsi.provider.clouds import BUILTIN_CLOUDS, CloudEnvironment
-from kvcsi.provider.keyvault import AzureKeyVault, KeyVaultFetchError
+from kvcsi.provider.keyvault import (
+    SYNC_CLIENTS_ENV,
+    AzureKeyVault,
+    KeyVaultFetchError,
+    VaultClients,
+    _use_async_clients,
+)
+from kvcsi.provider.keyvault_async import AsyncVaultClients
 
 TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL3ZhdWx0In0.c2lnbmF0dXJl"
 SECRET_VALUE = "never-in-an-error"
@@ -194,7 +201,40 @@ def test_imds_identity_not_found(fake_azure: tuple[FakeAzure, str]) -> None:
     assert str(caught.value).endswith(" answered: (invalid_request) Identity not found")
 
 
-def test_unreachable_vault_names_the_host(fake_azure: tuple[FakeAzure, str]) -> None:
+@pytest.fixture(params=["async", "sync"])
+def client_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with the async SDK clients (the default) and with the sync ones."""
+    if request.param == "sync":
+        monkeypatch.setenv(SYNC_CLIENTS_ENV, "1")
+    else:
+        monkeypatch.delenv(SYNC_CLIENTS_ENV, raising=False)
+    return str(request.param)
+
+
+def test_async_and_sync_clients_fetch_alike(fake_azure: tuple[FakeAzure, str],
+                                            client_kind: str) -> None:
+    state, url = fake_azure
+    vault = AzureKeyVault()
+    auth = AuthConfig("managed-identity", "tid", client_id="cid-1")
+    bundle = vault.get_secret(url, auth, PUBLIC, "db-password", "")
+    assert (bundle.value, bundle.version) == (SECRET_VALUE, "7a2b9c4d5e6f40718293a4b5c6d7e8f9")
+    expected = AsyncVaultClients if client_kind == "async" else VaultClients
+    assert type(vault._vault(url, auth, PUBLIC)) is expected
+    assert state.vault_auth == [f"Bearer {TOKEN}"]
+
+
+def test_a_proxy_keeps_the_sync_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(SYNC_CLIENTS_ENV, raising=False)
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY",
+                 "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    assert _use_async_clients() is True
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
+    assert _use_async_clients() is False
+
+
+def test_unreachable_vault_names_the_host(fake_azure: tuple[FakeAzure, str],
+                                          client_kind: str) -> None:
     with pytest.raises(KeyVaultFetchError) as caught:
         AzureKeyVault().get_secret("https://127.0.0.1:1/", AuthConfig("managed-identity", "t"),
                                    PUBLIC, "s1", "")
@@ -215,7 +255,7 @@ def test_unreachable_imds_names_the_address(fake_azure: tuple[FakeAzure, str],
 
 def test_untrusted_certificate_names_the_host(fake_azure: tuple[FakeAzure, str],
                                               monkeypatch: pytest.MonkeyPatch,
-                                              tmp_path: Path) -> None:
+                                              tmp_path: Path, client_kind: str) -> None:
     _, url = fake_azure
     (tmp_path / "other").mkdir()
     other_ca, _ = _self_signed(tmp_path / "other")
@@ -223,8 +263,8 @@ def test_untrusted_certificate_names_the_host(fake_azure: tuple[FakeAzure, str],
     with pytest.raises(KeyVaultFetchError) as caught:
         AzureKeyVault().get_secret(url, AuthConfig("managed-identity", "t"), PUBLIC, "s1", "")
     host = url.removeprefix("https://").rstrip("/")
-    assert str(caught.value).startswith(
-        f"failed to connect to {host}: TLS certificate verification failed")
+    assert str(caught.value) == (f"failed to connect to {host}: TLS certificate verification "
+                                 "failed: self-signed certificate")
 
 
 def test_redact_masks_tokens() -> None:

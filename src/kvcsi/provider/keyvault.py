@@ -8,8 +8,12 @@ real one.
 Unlike upstream (new credential and clients for every mount), :class:`AzureKeyVault` keeps, per
 (vault URL, identity), one set of the three SDK clients sharing one HTTP session whose
 connection pool is as large as a mount's fetch concurrency, and one token cache per identity
-(:class:`~kvcsi.provider.credentials.CredentialCache`). Clients are thread-safe; a mount's
-objects are fetched from several threads at once.
+(:class:`~kvcsi.provider.credentials.CredentialCache`). A mount's objects are fetched from
+several threads at once. Without a proxy in the environment the clients are the SDK's async
+ones (:mod:`~kvcsi.provider.keyvault_async`) and every request runs on one event loop
+(:mod:`~kvcsi.provider.fetch_loop`): the fetch threads only hand requests over and wait,
+which costs about a third less CPU per object than a thread per request.
+With a proxy, or with ``KVCSI_PROVIDER_SYNC_CLIENTS=1``, they are the synchronous clients.
 
 Failures raise :class:`KeyVaultFetchError` whose text names the real cause without any
 secret or token (see :mod:`kvcsi.provider.azure_errors`).
@@ -17,6 +21,7 @@ secret or token (see :mod:`kvcsi.provider.azure_errors`).
 
 from __future__ import annotations
 
+import inspect
 import os
 import threading
 import time
@@ -39,8 +44,14 @@ from kvcsi.provider.authority_errors import entra_answer
 from kvcsi.provider.azure_errors import describe_azure_error
 from kvcsi.provider.clouds import CloudEnvironment
 from kvcsi.provider.credentials import CredentialCache, identity_key
+from kvcsi.provider.fetch_loop import FetchLoop, shared_fetch_loop
 from kvcsi.provider.formats import JsonWebKey
 from kvcsi.provider.http_session import LeanSession
+
+try:
+    from kvcsi.provider import keyvault_async
+except ImportError:  # pragma: no cover - aiohttp comes with the kubernetes client
+    keyvault_async = None  # type: ignore[assignment]
 
 OBJECT_SECRET = "secret"
 OBJECT_KEY = "key"
@@ -56,6 +67,7 @@ CONNECTION_TIMEOUT_SECONDS = 5
 READ_TIMEOUT_SECONDS = 10
 CONNECTION_POOL_SIZE = 64
 CLIENT_CACHE_SIZE = 256
+SYNC_CLIENTS_ENV = "KVCSI_PROVIDER_SYNC_CLIENTS"
 
 
 @dataclass(frozen=True)
@@ -135,6 +147,18 @@ class VaultClients:
 CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 
 
+def _ca_bundle() -> str | bool:
+    """``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE`` if set (as requests reads them), else True."""
+    return next((os.environ[name] for name in CA_BUNDLE_VARIABLES if os.environ.get(name)),
+                True)
+
+
+def _use_async_clients() -> bool:
+    """The async clients unless a proxy is configured or the sync ones are asked for."""
+    return (keyvault_async is not None and os.environ.get(SYNC_CLIENTS_ENV, "") != "1"
+            and not urllib.request.getproxies())
+
+
 def _session() -> tuple[requests.Session | LeanSession, str | bool]:
     """One pooled HTTP session for a (vault, identity), and the TLS verification to use.
 
@@ -144,8 +168,7 @@ def _session() -> tuple[requests.Session | LeanSession, str | bool]:
     ``requests.Session``, so proxies and ``NO_PROXY`` keep working exactly as in requests.
     """
     if not urllib.request.getproxies():
-        verify: str | bool = next((os.environ[name] for name in CA_BUNDLE_VARIABLES
-                                   if os.environ.get(name)), True)
+        verify = _ca_bundle()
         return LeanSession(verify, CONNECTION_POOL_SIZE), verify
     session = requests.Session()
     adapter = requests.adapters.HTTPAdapter(
@@ -165,22 +188,57 @@ def _epoch(value: Any) -> float | None:
     return value.timestamp() if hasattr(value, "timestamp") else float(value)
 
 
+def _version_items(items: Iterable[Any]) -> list[VersionItem]:
+    return [VersionItem(item.version or version_from_id(item.id or ""), item.enabled,
+                        _epoch(item.created_on)) for item in items]
+
+
+def _async_closer(clients: OrderedDict[tuple[Any, ...], Any]) -> Callable[[], Any]:
+    """A cleanup closing the async clients' sessions still cached (at interpreter exit)."""
+    async def close() -> None:
+        for cached in list(clients.values()):
+            if keyvault_async is not None and isinstance(
+                    cached, keyvault_async.AsyncVaultClients):
+                await cached.close()
+    return close
+
+
+async def _collect(items: Any) -> list[VersionItem]:
+    """An async pager's items as :class:`VersionItem` (runs on the fetch loop)."""
+    return _version_items([item async for item in items])
+
+
 class AzureKeyVault:
     """:class:`KeyVaultGateway` over the Azure SDK clients with azure-identity credentials."""
 
-    def __init__(self, credentials: CredentialCache | None = None) -> None:
+    def __init__(self, credentials: CredentialCache | None = None,
+                 loop: FetchLoop | None = None) -> None:
         self._credentials = credentials or CredentialCache()
+        self._loop = loop or shared_fetch_loop()
         self._lock = threading.Lock()
-        self._clients: OrderedDict[tuple[Any, ...], VaultClients] = OrderedDict()
+        self._clients: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._closes_at_exit = False
 
     def _vault(self, vault_url: str, auth: AuthConfig, cloud: CloudEnvironment) -> VaultClients:
+        """The clients of (vault, identity): :class:`VaultClients`, or the async
+        :class:`~kvcsi.provider.keyvault_async.AsyncVaultClients` (same attributes)."""
         key = (vault_url, identity_key(auth, cloud))
         with self._lock:
             clients = self._clients.get(key)
             if clients is not None:
                 self._clients.move_to_end(key)
-                return clients
+                return clients  # type: ignore[no-any-return]
             credential = self._credentials.get(auth, cloud)
+            if _use_async_clients():
+                clients = self._loop.run(keyvault_async.build_async_clients(
+                    vault_url, credential, _ca_bundle(), CONNECTION_POOL_SIZE,
+                    {**KEYVAULT_CLIENT_SETTINGS, "connection_timeout": CONNECTION_TIMEOUT_SECONDS,
+                     "read_timeout": READ_TIMEOUT_SECONDS}))
+                self._remember(key, clients)
+                if not self._closes_at_exit:
+                    self._closes_at_exit = True
+                    self._loop.on_exit(_async_closer(self._clients))
+                return clients  # type: ignore[no-any-return]
             session, verify = _session()
 
             def transport() -> RequestsTransport:
@@ -197,17 +255,30 @@ class AzureKeyVault:
                           **KEYVAULT_CLIENT_SETTINGS),
                 CertificateClient(vault_url, credential, transport=transport(),
                                   **KEYVAULT_CLIENT_SETTINGS))
-            self._clients[key] = clients
-            while len(self._clients) > CLIENT_CACHE_SIZE:
-                self._clients.popitem(last=False)
+            self._remember(key, clients)
             return clients
 
-    @staticmethod
-    def _call(vault_url: str, operation: Callable[[], T]) -> T:
+    def _remember(self, key: tuple[Any, ...], clients: Any) -> None:
+        """Cache ``clients`` (lock held), dropping the least recently used beyond the limit."""
+        self._clients[key] = clients
+        while len(self._clients) > CLIENT_CACHE_SIZE:
+            _, evicted = self._clients.popitem(last=False)
+            if keyvault_async is not None and isinstance(
+                    evicted, keyvault_async.AsyncVaultClients):
+                self._loop.submit(evicted.close())
+
+    def _call(self, vault_url: str, operation: Callable[[], Any]) -> Any:
+        """Run an SDK call (an async client's coroutine on the fetch loop); map failures."""
         try:
-            return operation()
+            result = operation()
+            if inspect.iscoroutine(result):
+                result = self._loop.run(result)
+            return result
         except AzureError as error:
-            description = describe_azure_error(error, vault_url)
+            description = None
+            if keyvault_async is not None:
+                description = keyvault_async.describe_aiohttp_failure(error, vault_url)
+            description = description or describe_azure_error(error, vault_url)
             if isinstance(error, ClientAuthenticationError):
                 answer = entra_answer(description)
                 if answer:
@@ -272,10 +343,11 @@ class AzureKeyVault:
                 items = clients.certificates.list_properties_of_certificate_versions(name)
             else:
                 items = clients.secrets.list_properties_of_secret_versions(name)
-            return [VersionItem(item.version or version_from_id(item.id or ""), item.enabled,
-                                _epoch(item.created_on)) for item in items]
+            if hasattr(items, "__aiter__"):
+                return _collect(items)  # type: ignore[return-value]
+            return _version_items(items)
 
-        return self._call(vault_url, listing)
+        return self._call(vault_url, listing)  # type: ignore[no-any-return]
 
 
 class MeteredKeyVault:

@@ -15,6 +15,7 @@ whatever this process still has queued for the store, so a query sees every earl
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -59,9 +60,21 @@ class AuditEvent:
         return asdict(self)
 
 
+_second_text: tuple[int, str] = (-1, "")  # the last whole second formatted
+
+
 def now_text(now: float | None = None) -> str:
-    moment = datetime.fromtimestamp(time.time() if now is None else now, UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """``2026-01-02T03:04:05.678Z`` (UTC, milliseconds) of epoch seconds ``now``."""
+    global _second_text
+    fraction, whole = math.modf(time.time() if now is None else now)
+    second, micros = int(whole), round(fraction * 1_000_000)  # as datetime rounds
+    if micros >= 1_000_000:
+        second, micros = second + 1, micros - 1_000_000
+    cached = _second_text
+    if cached[0] != second:
+        cached = _second_text = (second, datetime.fromtimestamp(second, UTC).strftime(
+            "%Y-%m-%dT%H:%M:%S"))
+    return f"{cached[1]}.{micros // 1000:03d}Z"
 
 
 def parse_time(text: str) -> float:

@@ -12,7 +12,7 @@ values and tokens are never read into an event. A failure to record is logged an
 changes the answer.
 
 Cost on the request path: a snapshot queued for :class:`~kvcsi.cloud.audit.writer.
-AuditWriter`, nothing else. The writer's thread builds the events: with a decision, the
+AuditWriter`, nothing else. The writer builds the events in batches: with a decision, the
 caller comes from it (no token decoding), display names and path classifications are
 cached, and the document is built as a plain dict.
 """
@@ -99,8 +99,8 @@ class _Response:
                 self.error_body += message.get("body", b"")[:MAX_ERROR_BODY]
 
     def _header(self, name: bytes) -> str:
-        for key, value in self.headers:
-            if key.lower() == name:
+        for key, value in reversed(self.headers):  # Key Vault adds its own headers last
+            if key == name or key.lower() == name:
                 return value.decode("latin-1")
         return ""
 
@@ -169,7 +169,7 @@ class AuditRecorder:
               decisions: list[Any] | None = None) -> AuditEvent:
         """The event of one request (``decisions``: what the authorizer reported)."""
         if not decisions:
-            return self._inferred_event(scope, response, when, look_up=True)
+            return self._inferred_event(scope, response, when)
         return AuditEvent(**self._decided_document(scope, response, when, decisions[-1]))
 
     def entry(self, snapshot: Snapshot) -> Entry:
@@ -177,7 +177,7 @@ class AuditRecorder:
         scope, response, moment, decision = snapshot
         when = now_text(moment)
         if decision is None:
-            document = self._inferred_event(scope, response, when, look_up=True).document()
+            document = self._inferred_event(scope, response, when).document()
         else:
             document = self._decided_document(scope, response, when, decision)
         return document, int(moment * 1_000_000)
@@ -210,13 +210,12 @@ class AuditRecorder:
             "dataAction": decided.action, "grantedBy": granted, "errorCode": error_code,
             "reason": reason, "requestId": response.request_id}
 
-    def _inferred_event(self, scope: Scope, response: _Response, when: str, *,
-                        look_up: bool) -> AuditEvent:
-        """The event as the answer alone tells it; ``look_up`` fills the caller's name and
-        the grant from the store (not needed when the authorizer reported its decision)."""
+    def _inferred_event(self, scope: Scope, response: _Response, when: str) -> AuditEvent:
+        """The event as the answer alone tells it (no authorizer report): the caller from the
+        token's claims, its name and the grant from the store."""
         operation = classify(scope.get("method", ""), scope.get("path", ""))
         vault_name = self.vault_name(_header(scope, b"host"))
-        vault = lookups.vault_by_name(self.store, vault_name) if look_up else None
+        vault = lookups.vault_by_name(self.store, vault_name)
         vault_name = str(vault["name"]) if vault else vault_name
         code, message = _error_codes(response.error_body) if response.status >= 400 else ("", "")
         claims = {} if response.status == 401 else _claims(_header(scope, b"authorization"))
@@ -226,7 +225,7 @@ class AuditRecorder:
             time=when, vault=vault_name, operation=operation.name,
             httpStatus=response.status, result=FAILED,
             callerObjectId=object_id,
-            callerName=self.display_names.get(object_id) if look_up else "",
+            callerName=self.display_names.get(object_id),
             appId=app_id, objectType=operation.object_type, objectName=operation.object_name,
             objectVersion=operation.object_version,
             dataAction=catalogued.data_action if catalogued else "",
@@ -265,22 +264,13 @@ class AuditRecorder:
             return explain.ACCESS_POLICY
         return decision.grant.assignment_id
 
-    def record(self, scope: Scope, response: _Response, when: str,
-               decisions: list[Any] | None = None) -> None:
-        """Build and append one event now (the request path uses :class:`AuditWriter`)."""
-        try:
-            self.audit_log.append(self.event(scope, response, when, decisions))
-        except Exception:  # auditing never changes Key Vault's answer
-            log.exception("could not record an audit event for %s %s", scope.get("method"),
-                          scope.get("path"))
-
 
 def audited_keyvault(app: ASGIApp, ctx: Any) -> ASGIApp:
     """The Key Vault app, with every HTTP request recorded in ``ctx.store``'s audit log.
 
     The request path only takes a snapshot (method, path, headers, the answer's status,
-    headers and error body, the authorizer's decision) and queues it; the writer's thread
-    builds and stores the events (:mod:`kvcsi.cloud.audit.writer`).
+    headers and error body, the authorizer's decision) and queues it; the writer builds and
+    stores the events in batches, between requests (:mod:`kvcsi.cloud.audit.writer`).
     """
     recorder = AuditRecorder(ctx.store, ctx.endpoints.keyvault_dns_suffix)
     writer: AuditWriter[Snapshot] = AuditWriter(recorder.audit_log, recorder.entry)
@@ -292,10 +282,13 @@ def audited_keyvault(app: ASGIApp, ctx: Any) -> ASGIApp:
             return
         moment = time.time()
         response = _Response()
-        observe = response.observe
 
         async def observing_send(message: Message) -> None:
-            observe(message)
+            if message["type"] == "http.response.start":
+                response.status = int(message["status"])
+                response.headers = message.get("headers", [])
+            elif response.status >= 400:
+                response.observe(message)
             await send(message)
 
         decisions, token = authorization_hook.open_collector()

@@ -1,15 +1,21 @@
-"""Writes audit events off the request path: an in-process queue, flushed in batches.
+"""Writes audit events off the request path: an in-process queue, written in batches.
 
 A request only puts a small snapshot of itself in the queue (:meth:`AuditWriter.submit`, a
-``deque.append``); a background thread turns the snapshots into event documents and appends
-them to the :class:`~kvcsi.cloud.audit.log.AuditLog` in one transaction, ``FLUSH_SECONDS``
-after the first one arrived or as soon as ``BATCH_SIZE`` are waiting.
+``deque.append``); the first snapshot of a batch schedules one write on the running event
+loop, ``FLUSH_SECONDS`` later (at once when ``BATCH_SIZE`` are waiting). That write turns the
+snapshots into event documents and appends them to the
+:class:`~kvcsi.cloud.audit.log.AuditLog` in one transaction, between requests.
 
-Read-your-writes: :func:`flush_pending` writes everything queued for a store right away, and
-:meth:`AuditLog.query` calls it first, so ``kvcsi audit`` right after a request sees it.
-:meth:`AuditWriter.close` (the server's shutdown) writes what is left. A snapshot that cannot
-be turned into an event, or a batch that cannot be written, is logged and dropped: auditing
-never changes Key Vault's answer.
+Why the event loop and not a thread of its own: Key Vault's caches
+(:mod:`kvcsi.cloud.keyvault.freshness`) are dropped whenever *another* SQLite connection
+commits, and a writer thread has its own connection, so every batch would empty them; the
+loop thread's own writes only touch the audit kinds, which no cache watches.
+
+Read-your-writes: :func:`flush_pending` writes everything queued for a store right away (from
+any thread), and :meth:`AuditLog.query` calls it first, so ``kvcsi audit`` right after a
+request sees it. :func:`close_writers` (the server's shutdown) writes what is left. A
+snapshot that cannot be turned into an event, or a batch that cannot be written, is logged
+and dropped: auditing never changes Key Vault's answer.
 """
 
 from __future__ import annotations
@@ -80,14 +86,15 @@ class AuditWriter(Generic[T]):
         pending = self._pending
         pending.append(snapshot)
         waiting = len(pending)
-        if waiting == 1 or waiting == self.batch_size:
+        if self._closed:
+            self.flush()
+        elif waiting == 1 or waiting == self.batch_size:
             try:
-                loop = None if self._closed else asyncio.get_running_loop()
+                loop = asyncio.get_running_loop()
             except RuntimeError:
-                loop = None
-            if loop is None:
                 self.flush()
-            elif waiting == 1:
+                return
+            if waiting == 1:
                 loop.call_later(self.flush_seconds, self.flush)
             else:
                 loop.call_soon(self.flush)
