@@ -206,6 +206,23 @@ def test_delete_returns_object_and_collects_dependents(store: LocalClusterStore)
         store.get("v1", "Pod", "default", "mypod")
 
 
+def test_a_dependent_with_two_owners_goes_only_with_the_last(store: LocalClusterStore) -> None:
+    first = store.create(pod(name="first"))
+    second = store.create(pod(name="second"))
+    refs = [{"apiVersion": "v1", "kind": "Pod", "name": owner["metadata"]["name"],
+             "uid": owner["metadata"]["uid"]} for owner in (first, second)]
+    store.create({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                  "metadata": {"name": "shared", "ownerReferences": refs}})
+
+    store.delete("v1", "Pod", "default", "first", grace_period_seconds=0)
+    kept = store.get("v1", "Secret", "default", "shared")
+    assert kept["metadata"]["ownerReferences"] == refs[1:]
+
+    store.delete("v1", "Pod", "default", "second", grace_period_seconds=0)
+    with pytest.raises(NotFound):
+        store.get("v1", "Secret", "default", "shared")
+
+
 def test_deleting_a_namespace_deletes_its_objects(store: LocalClusterStore) -> None:
     store.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}})
     store.create(pod(namespace="team"))

@@ -440,6 +440,8 @@ class LocalClusterStore:
             spec = deleted.get("spec") or {}
             self._db.execute("DELETE FROM objects WHERE grp = ? AND kind = ?",
                              (spec.get("group", ""), (spec.get("names") or {}).get("kind", "")))
+        # As the Kubernetes garbage collector: a dependent goes once none of its owners
+        # exists any more; while another owner lives, only the dangling reference is removed.
         pending = [deleted["metadata"]["uid"]]
         while pending:
             uid = pending.pop()
@@ -447,9 +449,23 @@ class LocalClusterStore:
                 "SELECT rowid, body FROM objects WHERE body LIKE ?", (f'%"{uid}"%',)
             ).fetchall():
                 obj = json.loads(body)
-                if uid in owner_uids(obj):
+                if uid not in owner_uids(obj):
+                    continue
+                live = [ref for ref in obj["metadata"].get("ownerReferences") or []
+                        if ref.get("uid") != uid and self._uid_exists(ref.get("uid", ""))]
+                if not live:
                     self._db.execute("DELETE FROM objects WHERE rowid = ?", (row_id,))
                     pending.append(obj["metadata"]["uid"])
+                    continue
+                obj["metadata"]["ownerReferences"] = live
+                revision = self._bump()
+                obj["metadata"]["resourceVersion"] = str(revision)
+                self._db.execute("UPDATE objects SET body = ?, rv = ? WHERE rowid = ?",
+                                 (json.dumps(obj, sort_keys=True), revision, row_id))
+
+    def _uid_exists(self, uid: str) -> bool:
+        return self._db.execute("SELECT 1 FROM objects WHERE uid = ? LIMIT 1",
+                                (uid,)).fetchone() is not None
 
 
 def _as_version(obj: dict, info: KindInfo) -> dict:
