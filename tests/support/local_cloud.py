@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from kvcsi.cloud.identity.client_secrets import hash_client_secret
+from kvcsi.cloud.arm import app_secrets
 from kvcsi.cloud.runner import InProcessCloud
 from kvcsi.cloud.store import CloudStore
 
@@ -88,9 +88,7 @@ class CloudSeed:
 
     def app(self, display_name: str = "test-app") -> AppCredential:
         principal = self.principal(display_name)
-        secret = "s3cr3t-" + uuid.uuid4().hex
-        self.store.put("app-secret", principal["appId"],
-                       {"appId": principal["appId"], "secrets": [hash_client_secret(secret)]})
+        _, secret = app_secrets.add_client_secret(self.store, principal["appId"])
         return AppCredential(self.tenant_id, principal["appId"], principal["id"], secret)
 
     def vault(self, name: str, *, rbac: bool = True,

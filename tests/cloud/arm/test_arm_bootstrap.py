@@ -10,7 +10,6 @@ from arm_fixtures import ENDPOINTS, bootstrapped_store
 
 from kvcsi.cloud.arm import app_secrets, bootstrap, directory, rbac, role_assignments, roles
 from kvcsi.cloud.arm import subscriptions as subs
-from kvcsi.cloud.identity.client_secrets import client_secret_matches
 from kvcsi.cloud.store import CloudStore
 
 
@@ -58,7 +57,6 @@ def test_local_account_credential_file(tmp_path: Path) -> None:
     assert credential["clientSecret"] not in json.dumps(stored)
     assert sorted(stored["secrets"][0]) == ["keyId", "salt", "sha256"]
     assert app_secrets.verify_client_secret(store, found.local_app_id, credential["clientSecret"])
-    assert client_secret_matches(stored, credential["clientSecret"])
     assert not app_secrets.verify_client_secret(store, found.local_app_id, "wrong")
     principal = directory.principal_by_app_id(store, found.local_app_id)
     assert principal["displayName"] == "kvcsi-local-user"

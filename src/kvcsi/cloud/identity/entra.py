@@ -23,10 +23,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from kvcsi.cloud import lookups
+from kvcsi.cloud.arm import app_secrets
 from kvcsi.cloud.context import CloudContext
 from kvcsi.cloud.identity import errors
 from kvcsi.cloud.identity.client_assertions import JWT_BEARER, verify_client_assertion
-from kvcsi.cloud.identity.client_secrets import client_secret_matches
 from kvcsi.cloud.identity.issuer_keys import IssuerKeys
 from kvcsi.cloud.identity.resources import is_known_resource, resource_from_scopes
 from kvcsi.cloud.identity.tokens import (
@@ -64,8 +64,6 @@ def _client_credentials_token(ctx: CloudContext, tenant: str, form: dict[str, st
         if resource is None:
             raise errors.invalid_scope(scope)
     principal = lookups.principal_by_app_id(ctx.store, client_id)
-    app_secret = ctx.store.get("app-secret", client_id) or ctx.store.get(
-        "app-secret", client_id.lower())
     if principal is None or principal.get("tenantId", tenant_id) != tenant_id:
         raise errors.unknown_application(client_id, tenant)
     if "client_assertion" in form:
@@ -75,7 +73,9 @@ def _client_credentials_token(ctx: CloudContext, tenant: str, form: dict[str, st
         client_secret = form.get("client_secret")
         if not client_secret:
             raise errors.missing_parameter("client_assertion' or 'client_secret")
-        if app_secret is None or not client_secret_matches(app_secret, client_secret):
+        if not (app_secrets.verify_client_secret(ctx.store, client_id, client_secret)
+                or app_secrets.verify_client_secret(ctx.store, client_id.lower(),
+                                                    client_secret)):
             raise errors.invalid_client_secret(client_id)
         appidacr = APPIDACR_CLIENT_SECRET
     if not is_known_resource(resource, ctx.endpoints):
