@@ -47,8 +47,11 @@ def _assert_no_mounts_under(path: Path) -> None:
 def test_walkthrough_command_for_command(tmp_path: Path) -> None:
     kvcsi = Kvcsi(tmp_path / "home")
     env = dict(kvcsi.env, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
-    done = subprocess.run(["bash", str(HERE / "walkthrough.sh"), str(POD_TEMPLATE)], env=env,
-                          capture_output=True, text=True, timeout=300)
+    try:
+        done = subprocess.run(["bash", str(HERE / "walkthrough.sh"), str(POD_TEMPLATE)],
+                              env=env, capture_output=True, text=True, timeout=300)
+    finally:
+        kvcsi.run("down", check=False)  # the script's own `kvcsi down` may not be reached
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert f"MOUNTED={SECRET_VALUE}" in lines

@@ -81,3 +81,14 @@ def test_warnings_travel_with_results_and_errors(attributes: Callable[..., str],
         mount(attributes(tenantID=None, tenantid="t"), gateway=fake_vault)
     assert str(caught.value) == "tenantId is not provided"
     assert caught.value.warnings == ['unknown parameter "tenantid" (did you mean "tenantID"?)']
+
+
+def test_documentation_placeholders_are_named() -> None:
+    seed_like = {key: value for key, value in POD.items() if key != "tenantID"}
+    assert parameter_warnings({**seed_like, "tenantId": "<azure-tenant-id>",
+                               "keyvaultName": "${VAULT}", "userAssignedIdentityID": ""}) == [
+        'parameter "keyvaultName" is still a placeholder: "${VAULT}"',
+        'parameter "tenantId" is still a placeholder: "<azure-tenant-id>"',
+    ]
+    assert parameter_warnings({**seed_like,
+                               "tenantId": "72f988bf-86f1-41af-91ab-2d7cd011db47"}) == []

@@ -33,6 +33,7 @@ def exports(home: Home, node_name: str | None = None) -> list[tuple[str, str]]:
         ("AZURE_AUTHORITY_HOST", str(endpoints["authority"])),
         ("REQUESTS_CA_BUNDLE", str(endpoints["ca_bundle"])),
         ("SSL_CERT_FILE", str(endpoints["ca_bundle"])),
+        ("CURL_CA_BUNDLE", str(endpoints["ca_bundle"])),
         ("KVCSI_RESOLVE_LOCALHOST", "1"),
     ]
     nodes = _nodes(home)

@@ -11,6 +11,9 @@ SecretProviderClass and pod) and the Mount call's trailing metadata
   it differs from ``tenantID`` (which wins). ``tenantId`` alone is still read without a
   warning: most published examples, the AKS docs included, spell it that way.
 * misplaced keys that belong elsewhere (driver flags, per-object fields, pod volume fields).
+* values that are still a documentation placeholder (``tenantId: "<azure-tenant-id>"``): with
+  a VM managed identity the tenant is not used, so such a mount works until it moves to
+  another identity mode.
 
 Keys the driver and kubelet inject (``csi.storage.k8s.io/*``, ``secretProviderClass``) are
 known.
@@ -18,6 +21,7 @@ known.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from kvcsi.provider import params as p
@@ -61,6 +65,9 @@ MISPLACED: dict[str, str] = {
 }
 
 
+_PLACEHOLDER = re.compile(r"<[^<>]+>|\$\{[^}]+\}")
+
+
 def _is_known(key: str) -> bool:
     return key in READ_KEYS or key in INJECTED_KEYS or key.startswith(INJECTED_PREFIX)
 
@@ -83,4 +90,10 @@ def parameter_warnings(attributes: Mapping[str, str]) -> list[str]:
             misplaced.append(f'parameter "{key}" has no effect here: {MISPLACED[key]}')
         else:
             unknown.append(f'unknown parameter "{key}"{did_you_mean(key, SUGGESTED_KEYS)}')
-    return unknown + deprecated + misplaced
+    placeholders = [
+        f'parameter "{key}" is still a placeholder: "{attributes[key].strip()}"'
+        for key in sorted(attributes)
+        if key in READ_KEYS and key != p.OBJECTS
+        and _PLACEHOLDER.fullmatch(str(attributes[key]).strip())
+    ]
+    return unknown + deprecated + misplaced + placeholders
