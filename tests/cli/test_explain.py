@@ -161,8 +161,9 @@ def test_json_output(world: World):
     (("--assignee", "nobody", "--vault", "expkv"),
      "ERROR: (PrincipalNotFound) Cannot find user or service principal in graph database for "
      "'nobody'."),
-    (("--assignee", "explain-app", "--vault", "nope"),
-     "ERROR: (VaultNotFound) The vault 'nope' does not exist in the local cloud."),
+    (("--assignee", "explain-app", "--vault", "expkvv"),
+     "ERROR: (VaultNotFound) The vault 'expkvv' does not exist in the local cloud (did you "
+     "mean 'expkv'?). Vaults: expkv."),
 ])
 def test_unanswerable_questions_exit_2(world: World, argv, message):
     result = world.kvcsi("explain", *argv)

@@ -211,16 +211,30 @@ def test_other_identity_on_the_same_scale_set(seed):
     assert miss["allowedIdentity"]["clientId"] == addon["properties"]["clientId"]
 
 
-def test_no_access_at_all(seed):
-    seed.vault("kv1")
-    seed.principal("lonely")
+def test_no_access_at_all_says_which_command_would_grant_it(seed):
+    vault = seed.vault("kv1")
+    lonely = seed.principal("lonely")
 
     [miss] = _only_check(_ask(seed, "lonely", "kv1"))["nearestMisses"]
 
     assert miss["kind"] == "no-access"
-    assert miss["message"] == ("no role assignment, access policy or sibling identity comes "
-                               f"close: identity 'lonely' has nothing granting '{GET_SECRET}' "
-                               "on vault 'kv1'")
+    assert miss["message"] == (
+        "no role assignment, access policy or sibling identity comes close: identity 'lonely' "
+        f"has nothing granting '{GET_SECRET}' on vault 'kv1'; to allow it: az role assignment "
+        f"create --role \"Key Vault Secrets User\" --assignee {lonely['appId']} "
+        f"--scope {vault['id']}/secrets/db-password")
+
+
+def test_no_access_on_an_access_policy_vault_names_set_policy(seed):
+    seed.vault("kv2", rbac=False)
+    lonely = seed.principal("lonely")
+
+    [miss] = _only_check(_ask(seed, "lonely", "kv2"))["nearestMisses"]
+
+    assert miss["kind"] == "no-access"
+    assert miss["message"].endswith(
+        f"; to allow it: az keyvault set-policy --name kv2 --object-id {lonely['id']} "
+        "--secret-permissions get")
 
 
 def test_vault_level_action_and_key_objects(seed):

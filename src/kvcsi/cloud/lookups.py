@@ -80,6 +80,11 @@ def vm_by_vm_id(store: CloudStore, vm_id: str) -> tuple[Document, Document] | No
     return None
 
 
+def vault_names(store: CloudStore) -> list[str]:
+    """The names of every (not deleted) vault, sorted."""
+    return sorted(doc["name"] for doc in _arm_resources_of_type(store, "Microsoft.KeyVault/vaults"))
+
+
 def vault_by_name(store: CloudStore, vault_name: str) -> Document | None:
     """The ARM vault whose name matches ``vault_name`` case-insensitively.
 

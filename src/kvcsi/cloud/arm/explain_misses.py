@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from kvcsi.cloud.arm import ids, rbac
+from kvcsi.cloud.arm import directory, ids, rbac, roles
 from kvcsi.cloud.arm.data_actions import DataOperation, object_resource_id
 from kvcsi.cloud.arm.explain import (
     assignment_grant,
@@ -190,10 +190,35 @@ def nearest_misses(store: CloudStore, vault: dict[str, Any], principal_id: str,
         misses += _permission_misses(vault, principal_id, operation)
     misses += _identity_misses(store, inventory, vault, principal_id, operation, object_name)
     if not misses:
+        hint = fix_hint(store, vault, principal_id, operation, resource_id)
         misses.append(NearestMiss(
             "no-access",
             f"no role assignment, access policy or sibling identity comes close: "
             f"{inventory.describe_identity(principal_id)} has nothing granting "
             f"'{operation.data_action if uses_rbac(vault) else operation.describe_permission()}'"
-            f" on vault '{vault['name']}'"))
+            f" on vault '{vault['name']}'; {hint}"))
     return misses
+
+
+# Least-privileged first: the role a fix hint suggests for a missing data action.
+_SUGGESTED_ROLES = (
+    roles.KEY_VAULT_SECRETS_USER, roles.KEY_VAULT_CRYPTO_USER, roles.KEY_VAULT_CERTIFICATE_USER,
+    roles.KEY_VAULT_READER, roles.KEY_VAULT_SECRETS_OFFICER, roles.KEY_VAULT_CRYPTO_OFFICER,
+    roles.KEY_VAULT_CERTIFICATES_OFFICER, roles.KEY_VAULT_ADMINISTRATOR,
+)
+
+
+def fix_hint(store: CloudStore, vault: dict[str, Any], principal_id: str,
+             operation: DataOperation, resource_id: str) -> str:
+    """The az command that would grant the operation, least privilege first."""
+    principal = directory.principal_by_object_id(store, principal_id) or {}
+    assignee = principal.get("appId") or principal_id
+    if not uses_rbac(vault):
+        return (f"to allow it: az keyvault set-policy --name {vault['name']} --object-id "
+                f"{principal_id} --{operation.policy_category.rstrip('s')}-permissions "
+                f"{operation.permission}")
+    for role in _SUGGESTED_ROLES:
+        if rbac.grants(role.permissions(), operation.data_action, data=True):
+            return (f'to allow it: az role assignment create --role "{role.name}" '
+                    f"--assignee {assignee} --scope {resource_id}")
+    return f"no built-in role grants '{operation.data_action}'"

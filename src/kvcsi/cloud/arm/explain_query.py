@@ -11,6 +11,7 @@ then decided by :mod:`kvcsi.cloud.arm.explain`, with the nearest misses
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -154,8 +155,14 @@ def answer(store: CloudStore, question: dict[str, Any]) -> dict[str, Any]:
     vault_name = str(question.get("vault") or "")
     vault = lookups.vault_by_name(store, vault_name) if vault_name else None
     if vault is None:
+        known = lookups.vault_names(store)
+        close = difflib.get_close_matches(vault_name.lower(), [n.lower() for n in known], n=1)
+        suggestion = next((f" (did you mean '{n}'?)" for n in known
+                           if close and n.lower() == close[0]), "")
+        listing = f" Vaults: {', '.join(known)}." if known else " There are no vaults yet."
         raise ExplainError(404, "VaultNotFound",
-                           f"The vault '{vault_name}' does not exist in the local cloud.")
+                           f"The vault '{vault_name}' does not exist in the local cloud"
+                           f"{suggestion}.{listing}")
     identity = question.get("identity") or {}
     objects = _objects(question)
     operations = [_operation(question.get("action"), obj["type"] if obj else None)
