@@ -1,32 +1,13 @@
-"""Run ``kvcsi <command> ...`` in this process against a local cloud, capturing its output.
-
-The real parser, session (token, HTTPS, CA) and rendering run unchanged; only stdout/stderr
-are captured and ``KVCSI_HOME`` points at the cloud's state dir for one command.
-"""
+"""``kvcsi <command> ...`` in this process against a local cloud (see support.in_process_cli)."""
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from kvcsi.cli.main import main
+from support.in_process_cli import CliResult, run_in_process
 
-_ENV_KEYS = ("KVCSI_HOME", "REQUESTS_CA_BUNDLE")
-
-
-@dataclass(frozen=True)
-class CliResult:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> Any:
-        return json.loads(self.stdout)
+__all__ = ["CliResult", "Kvcsi"]
 
 
 @dataclass
@@ -34,19 +15,4 @@ class Kvcsi:
     home: Path
 
     def __call__(self, *argv: str) -> CliResult:
-        saved = {key: os.environ.get(key) for key in _ENV_KEYS}
-        os.environ["KVCSI_HOME"] = str(self.home)
-        out, err = io.StringIO(), io.StringIO()
-        try:
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                try:
-                    code = main(list(argv))
-                except SystemExit as exit_:
-                    code = int(exit_.code or 0)
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-        return CliResult(code, out.getvalue(), err.getvalue())
+        return run_in_process(self.home, list(argv))

@@ -1,23 +1,13 @@
-"""Run ``kvcsi az ...`` in this process against a local cloud, capturing what it prints.
-
-Faster than a subprocess per command: the real parser, session (token, HTTPS, CA) and output
-run unchanged; only stdout/stderr are captured and ``KVCSI_HOME`` is pointed at the cloud's
-state dir for the duration of one command (the environment is restored afterwards).
-"""
+"""Run ``kvcsi az ...`` in this process against a local cloud (see support.in_process_cli)."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kvcsi.cli.az.command import run
-
-_ENV_KEYS = ("KVCSI_HOME", "REQUESTS_CA_BUNDLE")
+from support.in_process_cli import run_in_process
 
 
 @dataclass(frozen=True)
@@ -35,23 +25,9 @@ class AzResult:
 class Az:
     home: Path
 
-    def __call__(self, *argv: str, stdin: str = "") -> AzResult:
-        saved = {key: os.environ.get(key) for key in _ENV_KEYS}
-        os.environ["KVCSI_HOME"] = str(self.home)
-        out, err = io.StringIO(), io.StringIO()
-        try:
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                try:
-                    code = run(list(argv))
-                except SystemExit as exit_:
-                    code = int(exit_.code or 0)
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-        return AzResult(code, out.getvalue(), err.getvalue())
+    def __call__(self, *argv: str) -> AzResult:
+        result = run_in_process(self.home, ["az", *argv])
+        return AzResult(result.exit_code, result.stdout, result.stderr)
 
     def ok(self, *argv: str) -> AzResult:
         result = self(*argv)
