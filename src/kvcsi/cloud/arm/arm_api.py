@@ -10,12 +10,12 @@ case-insensitively, checks the control-plane action with :func:`rbac.check_actio
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from kvcsi.cloud.arm import (
+    authorization_api,
     cascade,
     errors,
     federated_credentials,
@@ -25,7 +25,6 @@ from kvcsi.cloud.arm import (
     rbac,
     resource_groups,
     role_assignments,
-    role_definitions,
     subscription_aliases,
     subscriptions,
     vaults,
@@ -89,9 +88,9 @@ class Dispatcher:
     def handle(self, request: ArmRequest) -> Result:
         parts = ids.segments(request.path)
         lower = [part.lower() for part in parts]
-        authorization = _authorization_index(lower)
+        authorization = authorization_api.authorization_index(lower)
         if authorization is not None:
-            return self._authorization(request, parts, authorization)
+            return authorization_api.handle(self, request, parts, authorization)
         if lower == ["tenants"] and request.method == "GET":
             return 200, {"value": [subscriptions.tenant_view(t)
                                    for t in subscriptions.tenants(self.store)]}
@@ -125,7 +124,7 @@ class Dispatcher:
             alias, created = subscription_aliases.create(self.store, name, request.body,
                                                          request.principal_id)
             return (201 if created else 200), alias
-        raise _method_not_allowed(request)
+        raise errors.method_not_allowed(request.method)
 
     # --- resource groups and the resources in them --------------------------------------
 
@@ -137,7 +136,7 @@ class Dispatcher:
             groups = resource_groups.list_groups(self.store, subscription_id)
             return 200, {"value": self.readable(request, f"{rg_action}/read", sub_scope, groups)}
         if len(parts) == 3:
-            raise _method_not_allowed(request)
+            raise errors.method_not_allowed(request.method)
         name = parts[3]
         scope = "/" + "/".join(parts[:4])  # ARM names the scope as the request spelled it
         if len(parts) == 4:
@@ -157,14 +156,14 @@ class Dispatcher:
                 self.require(request, f"{rg_action}/delete", scope)
                 cascade.delete_resource_group(self.store, subscription_id, name)
                 return 200, None
-            raise _method_not_allowed(request)
+            raise errors.method_not_allowed(request.method)
         if parts[4].lower() != "providers" or len(parts) < 7:
             raise errors.ArmError(404, "NotFound", f"The requested path '{request.path}' was "
                                                     "not found.")
         kind = _resource_kind(parts[5], parts[6], request.api_version)
         if len(parts) == 7:
             if request.method != "GET":
-                raise _method_not_allowed(request)
+                raise errors.method_not_allowed(request.method)
             items = resource_groups.resources_in(self.store, subscription_id, name,
                                                  kind.provider_type)
             return 200, {"value": self.readable(request, f"{kind.provider_type}/read", scope,
@@ -192,10 +191,10 @@ class Dispatcher:
             self.require(request, f"{kind.provider_type}/write", scope)
             handler = kind.put if method == "PUT" else kind.patch
             if handler is None:
-                raise _method_not_allowed(request)
+                raise errors.method_not_allowed(request.method)
             resource, created = handler(self, subscription_id, group, name, request.body)
             return (201 if created else 200), resource
-        raise _method_not_allowed(request)
+        raise errors.method_not_allowed(request.method)
 
     def _child(self, request: ArmRequest, kind: ResourceKind, subscription_id: str,
                group: str, name: str, rest: list[str], scope: str) -> Result:
@@ -238,13 +237,13 @@ class Dispatcher:
         action = f"{identities.IDENTITY_TYPE}/federatedIdentityCredentials"
         if len(rest) == 1:
             if request.method != "GET":
-                raise _method_not_allowed(request)
+                raise errors.method_not_allowed(request.method)
             self.require(request, f"{action}/read", scope)
             return 200, {"value": federated_credentials.list_for_identity(
                 self.store, subscription_id, group, identity)}
         verb = {"GET": "read", "PUT": "write", "DELETE": "delete"}.get(request.method)
         if verb is None:
-            raise _method_not_allowed(request)
+            raise errors.method_not_allowed(request.method)
         self.require(request, f"{action}/{verb}", scope)
         if request.method == "GET":
             return 200, federated_credentials.get_for_identity(
@@ -268,7 +267,7 @@ class Dispatcher:
             return self._deleted_vaults(request, subscription_id, parts)
         kind = _resource_kind(parts[3], parts[4], request.api_version)
         if len(parts) != 5 or request.method != "GET":
-            raise _method_not_allowed(request)
+            raise errors.method_not_allowed(request.method)
         items = resource_groups.resources_of_type(self.store, subscription_id, kind.provider_type)
         return 200, {"value": self.readable(request, f"{kind.provider_type}/read", sub_scope,
                                             items)}
@@ -292,49 +291,9 @@ class Dispatcher:
                              sub_scope)
                 vaults.purge(self.store, subscription_id, location, name)
                 return 200, None
-        raise _method_not_allowed(request)
+        raise errors.method_not_allowed(request.method)
 
     # --- Microsoft.Authorization ----------------------------------------------------------
-
-    def _authorization(self, request: ArmRequest, parts: list[str], index: int) -> Result:
-        scope = "/" + "/".join(parts[:index])
-        collection = parts[index + 2].lower()
-        name = parts[index + 3] if len(parts) > index + 3 else None
-        subscription_id = ids.subscription_of(scope)
-        if collection == "roledefinitions":
-            if request.method != "GET":
-                raise _method_not_allowed(request)
-            self.require(request, "Microsoft.Authorization/roleDefinitions/read", scope)
-            sub = subscription_id or _default_subscription(self.store)
-            if name is not None:
-                return 200, role_definitions.get(self.store, sub, name)
-            filters = _filters(request.query.get("$filter", ""))
-            return 200, {"value": role_definitions.list_definitions(
-                self.store, sub, role_name=filters.get("rolename"),
-                role_type=filters.get("type"))}
-        if name is None:
-            if request.method != "GET":
-                raise _method_not_allowed(request)
-            self.require(request, "Microsoft.Authorization/roleAssignments/read", scope)
-            filters = _filters(request.query.get("$filter", ""))
-            principal = filters.get("principalid") or filters.get("assignedto")
-            return 200, {"value": role_assignments.list_for_scope(
-                self.store, scope, principal_id=principal, at_scope="atscope" in filters)}
-        if request.method == "PUT":
-            self.require(request, "Microsoft.Authorization/roleAssignments/write", scope)
-            assignment, created = role_assignments.create(
-                self.store, scope, name, (request.body or {}).get("properties") or {},
-                created_by=request.principal_id)
-            return (201 if created else 200), assignment
-        if request.method == "GET":
-            self.require(request, "Microsoft.Authorization/roleAssignments/read", scope)
-            return 200, role_assignments.get(self.store, scope, name)
-        if request.method == "DELETE":
-            self.require(request, "Microsoft.Authorization/roleAssignments/delete", scope)
-            deleted = role_assignments.delete(self.store, scope, name)
-            return (200, deleted) if deleted else (204, None)
-        raise _method_not_allowed(request)
-
 
 # --- resource kinds ---------------------------------------------------------------------
 
@@ -407,46 +366,3 @@ def _resource_kind(namespace: str, resource_type: str, api_version: str) -> Reso
     if namespace.lower() not in _NAMESPACES:
         raise errors.invalid_resource_namespace(namespace)
     raise errors.invalid_resource_type(namespace, resource_type, api_version)
-
-
-def _authorization_index(lower: list[str]) -> int | None:
-    """Index of ``providers`` in ``.../providers/Microsoft.Authorization/role*``, if any."""
-    for index in range(len(lower) - 2):
-        if lower[index] == "providers" and lower[index + 1] == "microsoft.authorization" \
-                and lower[index + 2] in ("roleassignments", "roledefinitions") \
-                and len(lower) <= index + 4:
-            return index
-    return None
-
-
-_FILTER_TERM = re.compile(
-    r"^\s*(?:(?P<field>\w+)\s+eq\s+'(?P<value>[^']*)'|(?P<func>\w+)\((?:'(?P<arg>[^']*)')?\))\s*$",
-    re.IGNORECASE)
-
-
-def _filters(expression: str) -> dict[str, str]:
-    """``principalId eq 'x' and atScope()`` → ``{"principalid": "x", "atscope": ""}``."""
-    found: dict[str, str] = {}
-    if not expression.strip():
-        return found
-    for term in re.split(r"\s+and\s+", expression, flags=re.IGNORECASE):
-        match = _FILTER_TERM.match(term)
-        if match is None:
-            raise errors.ArmError(400, "InvalidFilterInQueryString",
-                                  f"The filter '{expression}' is not supported.")
-        if match.group("field"):
-            found[match.group("field").lower()] = match.group("value")
-        else:
-            found[match.group("func").lower()] = match.group("arg") or ""
-    return found
-
-
-def _default_subscription(store: CloudStore) -> str:
-    existing = subscriptions.all_subscriptions(store)
-    return existing[0]["subscriptionId"] if existing else "00000000-0000-0000-0000-000000000000"
-
-
-def _method_not_allowed(request: ArmRequest) -> errors.ArmError:
-    return errors.ArmError(405, "MethodNotAllowed",
-                           f"The requested resource does not support http method "
-                           f"'{request.method}'.")

@@ -223,3 +223,8 @@ def graph_not_found(object_id: str) -> ArmError:
 
 def graph_unsupported_query(detail: str) -> ArmError:
     return ArmError(400, "Request_UnsupportedQuery", detail)
+
+
+def method_not_allowed(method: str) -> ArmError:
+    return ArmError(405, "MethodNotAllowed",
+                    f"The requested resource does not support http method '{method}'.")
