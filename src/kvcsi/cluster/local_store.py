@@ -23,6 +23,7 @@ from typing import Any
 from kvcsi.cluster import events as ev
 from kvcsi.cluster import kinds
 from kvcsi.cluster.errors import AlreadyExists, BadRequest, Conflict, Forbidden, Invalid, NotFound
+from kvcsi.cluster.garbage_collection import collect_garbage
 from kvcsi.cluster.kinds import CRD_GROUP, CRD_KIND, KindInfo
 from kvcsi.cluster.objects import (
     SERVER_METADATA,
@@ -33,7 +34,6 @@ from kvcsi.cluster.objects import (
     merge_patch,
     name_causes,
     now_rfc3339,
-    owner_uids,
     pod_update_causes,
     selector_matches,
     with_defaults,
@@ -211,7 +211,7 @@ class LocalClusterStore:
                 "DELETE FROM objects WHERE grp = ? AND kind = ? AND namespace = ? AND name = ?",
                 (info.group, info.kind, ns, name),
             )
-            self._delete_dependents(info, row)
+            collect_garbage(self._db, info, row, self._bump)
             row["metadata"]["resourceVersion"] = str(revision)
             return _as_version(row, info)
 
@@ -430,43 +430,6 @@ class LocalClusterStore:
         if self._row(sa_kind, namespace, "default") is None:
             self._insert(sa_kind, {"apiVersion": "v1", "kind": "ServiceAccount",
                                    "metadata": {"name": "default", "namespace": namespace}})
-
-    def _delete_dependents(self, info: KindInfo, deleted: dict) -> None:
-        """Garbage collection, done at once: dependents, namespace contents, CRs of a CRD."""
-        if info.group == "" and info.kind == "Namespace":
-            self._db.execute("DELETE FROM objects WHERE namespace = ?",
-                             (deleted["metadata"]["name"],))
-        if info.is_crd:
-            spec = deleted.get("spec") or {}
-            self._db.execute("DELETE FROM objects WHERE grp = ? AND kind = ?",
-                             (spec.get("group", ""), (spec.get("names") or {}).get("kind", "")))
-        # As the Kubernetes garbage collector: a dependent goes once none of its owners
-        # exists any more; while another owner lives, only the dangling reference is removed.
-        pending = [deleted["metadata"]["uid"]]
-        while pending:
-            uid = pending.pop()
-            for row_id, body in self._db.execute(
-                "SELECT rowid, body FROM objects WHERE body LIKE ?", (f'%"{uid}"%',)
-            ).fetchall():
-                obj = json.loads(body)
-                if uid not in owner_uids(obj):
-                    continue
-                live = [ref for ref in obj["metadata"].get("ownerReferences") or []
-                        if ref.get("uid") != uid and self._uid_exists(ref.get("uid", ""))]
-                if not live:
-                    self._db.execute("DELETE FROM objects WHERE rowid = ?", (row_id,))
-                    pending.append(obj["metadata"]["uid"])
-                    continue
-                obj["metadata"]["ownerReferences"] = live
-                revision = self._bump()
-                obj["metadata"]["resourceVersion"] = str(revision)
-                self._db.execute("UPDATE objects SET body = ?, rv = ? WHERE rowid = ?",
-                                 (json.dumps(obj, sort_keys=True), revision, row_id))
-
-    def _uid_exists(self, uid: str) -> bool:
-        return self._db.execute("SELECT 1 FROM objects WHERE uid = ? LIMIT 1",
-                                (uid,)).fetchone() is not None
-
 
 def _as_version(obj: dict, info: KindInfo) -> dict:
     """The stored object as the caller asked for it (versions of one kind share a schema)."""
